@@ -1,0 +1,41 @@
+#pragma once
+/// Figures as data: a Figure is a list of panels, each a list of series with axis labels and scales.
+/// `save(path.png)` writes the spec beside the image (`path.json`, so every figure can be re-styled
+/// or re-plotted) and renders it with matplotlib (scripts/plot_figure.py), atomically.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace rbsm::io {
+
+struct Series {
+  std::string label;
+  std::vector<double> x, y;
+  std::vector<double> yerr;       ///< optional error bars (same length as y)
+  std::string style = "line";     ///< line | points | dashed | errorbar | step | hline | bar
+  std::string color;              ///< optional matplotlib colour
+};
+
+struct Panel {
+  std::string title, xlabel, ylabel;
+  bool logx = false, logy = false;
+  std::vector<Series> series;
+  Panel& add(Series s) {
+    series.push_back(std::move(s));
+    return *this;
+  }
+};
+
+struct Figure {
+  std::string title;
+  int cols = 0;  ///< panels per row (0: all in one row)
+  std::vector<Panel> panels;
+  Panel& panel(std::string title, std::string xlabel, std::string ylabel);
+  nlohmann::json to_json() const;
+  /// Renders to `png` (and writes `png` with extension .json). Throws IoError if rendering fails.
+  void save(const std::filesystem::path& png) const;
+};
+
+}  // namespace rbsm::io

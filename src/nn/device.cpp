@@ -1,0 +1,23 @@
+#include "rbsm/nn/device.hpp"
+
+#include <torch/cuda.h>
+
+#include "rbsm/error.hpp"
+
+namespace rbsm::nn {
+
+torch::Device parse_device(const std::string& text) {
+  if (text == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (text == "cpu") return torch::Device(torch::kCPU);
+  if (text.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available()) throw InvalidArgument("--device " + text + ": no CUDA GPU is available");
+    try {
+      return torch::Device(text);
+    } catch (const std::exception&) {
+      throw InvalidArgument("--device: malformed device '" + text + "'");
+    }
+  }
+  throw InvalidArgument("--device: unknown device '" + text + "' (expected cpu, cuda, cuda:N or auto)");
+}
+
+}  // namespace rbsm::nn
