@@ -21,8 +21,7 @@ Vec Sphere::project(const Vec& x) const {
   check_ambient(x, "point");
   const double n = x.norm();
   if (n <= kCentreTolerance)
-    throw GeometryError("point is at the centre of " + spec() + " (|x| = " + std::to_string(n) +
-                        "): no unique nearest point");
+    throw GeometryError("point is at the centre of " + spec() + " (|x| <= 1e-12): no unique nearest point");
   return x / n;
 }
 
