@@ -1,0 +1,176 @@
+#include "rbsm/nn/checkpoint.hpp"
+
+#include <string>
+
+#include "checkpoint_io.hpp"
+#include "rbsm/error.hpp"
+#include "rbsm/io/files.hpp"
+#include "rbsm/nn/unet.hpp"
+
+namespace rbsm::nn {
+namespace fs = std::filesystem;
+
+namespace {
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+}  // namespace
+
+// ------------------------------------------------------------------ archive plumbing
+namespace detail {
+
+OpenedCheckpoint open_checkpoint(const fs::path& file) {
+  OpenedCheckpoint ckpt;
+  ckpt.path = file;
+  if (!fs::is_regular_file(file)) throw IoError("checkpoint " + file.string() + " does not exist");
+  try {
+    ckpt.archive.load_from(file.string());
+  } catch (const c10::Error& e) {
+    throw IoError("checkpoint " + file.string() + " is truncated or corrupt (" + first_line(e.what_without_backtrace()) +
+                  ")");
+  }
+  c10::IValue format, config;
+  try {
+    if (!ckpt.archive.try_read("format", format) || !format.isString() ||
+        format.toStringRef() != kScoreModelFormat)
+      throw IoError("checkpoint " + file.string() + " is not an rbsm score-model checkpoint (expected format " +
+                    kScoreModelFormat + ")");
+    if (!ckpt.archive.try_read("config", config) || !config.isString())
+      throw IoError("checkpoint " + file.string() + " has no config");
+    ckpt.config = nlohmann::json::parse(config.toStringRef());
+  } catch (const c10::Error& e) {
+    throw IoError("checkpoint " + file.string() + " is corrupt (" + first_line(e.what_without_backtrace()) + ")");
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError("checkpoint " + file.string() + " has a malformed config (" + e.what() + ")");
+  }
+  return ckpt;
+}
+
+void read_module(OpenedCheckpoint& ckpt, const std::string& key, torch::nn::Module& module) {
+  torch::serialize::InputArchive sub;
+  try {
+    if (!ckpt.archive.try_read(key, sub)) throw IoError("checkpoint " + ckpt.path.string() + " has no '" + key + "'");
+    torch::NoGradGuard no_grad;
+    auto copy_all = [&](const torch::OrderedDict<std::string, torch::Tensor>& named, bool buffers) {
+      for (const auto& item : named) {
+        torch::Tensor stored;
+        if (!sub.try_read(item.key(), stored, buffers))
+          throw IoError("checkpoint " + ckpt.path.string() + " does not fit the architecture: '" + key + "/" +
+                        item.key() + "' is missing");
+        if (stored.sizes() != item.value().sizes())
+          throw IoError("checkpoint " + ckpt.path.string() + " does not fit the architecture: '" + key + "/" +
+                        item.key() + "' has shape " + c10::str(stored.sizes()) + ", expected " +
+                        c10::str(item.value().sizes()));
+        item.value().copy_(stored);
+      }
+    };
+    copy_all(module.named_parameters(true), false);
+    copy_all(module.named_buffers(true), true);
+  } catch (const c10::Error& e) {
+    throw IoError("checkpoint " + ckpt.path.string() + " is corrupt (" + first_line(e.what_without_backtrace()) + ")");
+  }
+}
+
+void read_optimizer(OpenedCheckpoint& ckpt, torch::optim::Optimizer& optimizer) {
+  try {
+    torch::serialize::InputArchive sub;
+    if (!ckpt.archive.try_read("optimizer", sub))
+      throw IoError("checkpoint " + ckpt.path.string() + " has no optimiser state (cannot resume)");
+    optimizer.load(sub);
+  } catch (const c10::Error& e) {
+    throw IoError("checkpoint " + ckpt.path.string() + ": optimiser state does not fit (" +
+                  first_line(e.what_without_backtrace()) + ")");
+  }
+}
+
+void write_checkpoint(const fs::path& file, const nlohmann::json& config, const torch::nn::Module& model,
+                      const torch::nn::Module& ema, const torch::optim::Optimizer& optimizer) {
+  torch::serialize::OutputArchive archive, model_ar, ema_ar, opt_ar;
+  archive.write("format", c10::IValue(std::string(kScoreModelFormat)));
+  archive.write("config", c10::IValue(config.dump()));
+  model.save(model_ar);
+  ema.save(ema_ar);
+  optimizer.save(opt_ar);
+  archive.write("model", model_ar);
+  archive.write("ema", ema_ar);
+  archive.write("optimizer", opt_ar);
+  io::atomic_write_with(file, [&](const fs::path& tmp) {
+    try {
+      archive.save_to(tmp.string());
+    } catch (const c10::Error& e) {
+      throw IoError("cannot write checkpoint " + file.string() + ": " + first_line(e.what_without_backtrace()));
+    }
+  });
+}
+
+}  // namespace detail
+
+// ------------------------------------------------------------------ inference
+fs::path resolve_checkpoint(const fs::path& run_or_file) {
+  if (fs::is_directory(run_or_file)) {
+    const fs::path f = run_or_file / "checkpoint.pt";
+    if (!fs::is_regular_file(f)) throw IoError("run folder " + run_or_file.string() + " has no checkpoint.pt");
+    return f;
+  }
+  if (!fs::exists(run_or_file)) throw IoError("checkpoint " + run_or_file.string() + " does not exist");
+  return run_or_file;
+}
+
+nlohmann::json read_checkpoint_config(const fs::path& run_or_file) {
+  return detail::open_checkpoint(resolve_checkpoint(run_or_file)).config;
+}
+
+LoadedScoreModel load_score_model(const fs::path& run_or_file, torch::Device device, bool use_ema) {
+  auto ckpt = detail::open_checkpoint(resolve_checkpoint(run_or_file));
+  LoadedScoreModel m;
+  UNetOptions arch;
+  try {
+    arch = UNetOptions::from_json(ckpt.config.at("unet"));
+    m.sde.beta_min = ckpt.config.at("sde").at("beta_min").get<double>();
+    m.sde.beta_max = ckpt.config.at("sde").at("beta_max").get<double>();
+    m.sde.validate();
+    m.step = ckpt.config.at("step").get<std::int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError("checkpoint " + ckpt.path.string() + " has a malformed config (" + e.what() + ")");
+  } catch (const InvalidArgument& e) {
+    throw IoError("checkpoint " + ckpt.path.string() + ": " + e.what());
+  } catch (const IoError& e) {
+    throw IoError("checkpoint " + ckpt.path.string() + ": " + e.what());
+  }
+  auto net = std::make_shared<UNetImpl>(arch);
+  detail::read_module(ckpt, use_ema ? "ema" : "model", *net);
+  net->eval();
+  for (auto& p : net->parameters()) p.set_requires_grad(false);
+  net->to(device);
+  m.net = net;
+  m.device = device;
+  m.config = ckpt.config;
+  m.ema = use_ema;
+  m.channels = arch.in_channels();
+  m.height = m.width = arch.image_size();
+  return m;
+}
+
+at::Tensor LoadedScoreModel::eps(const at::Tensor& x, const at::Tensor& t) const {
+  if (!net) throw InvalidArgument("score model not loaded");
+  if (x.dim() != 4 || x.size(1) != channels || x.size(2) != height || x.size(3) != width)
+    throw InvalidArgument("score model input of shape " + c10::str(x.sizes()) + ", expected [n, " +
+                          std::to_string(channels) + ", " + std::to_string(height) + ", " + std::to_string(width) +
+                          "]");
+  return net->forward(x, t.to(x.device(), x.scalar_type()));
+}
+
+at::Tensor LoadedScoreModel::score(const at::Tensor& x, const at::Tensor& t) const {
+  const auto tt = t.to(x.device(), x.scalar_type());
+  return -eps(x, tt) / broadcast_to_batch(sde.sigma(tt), x);
+}
+
+at::Tensor LoadedScoreModel::score(const at::Tensor& x, double t) const {
+  return score(x, torch::full({x.size(0)}, t, x.options()));
+}
+
+ScoreFn LoadedScoreModel::score_fn() const {
+  return [model = *this](const at::Tensor& x, const at::Tensor& t) { return model.score(x, t); };
+}
+
+std::int64_t LoadedScoreModel::parameter_count() const { return net ? net->parameter_count() : 0; }
+
+}  // namespace rbsm::nn

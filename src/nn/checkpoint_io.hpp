@@ -1,0 +1,33 @@
+#pragma once
+// Private to src/nn: reading and writing the parts of a score-model checkpoint (format in
+// include/rbsm/nn/checkpoint.hpp). Used by checkpoint.cpp (loading for inference) and train.cpp
+// (writing and resuming).
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+namespace rbsm::nn::detail {
+
+/// An opened checkpoint: the archive and its parsed config. Throws IoError (one line) for a missing,
+/// truncated or corrupt file, or one that is not an rbsm score-model checkpoint.
+struct OpenedCheckpoint {
+  std::filesystem::path path;
+  torch::serialize::InputArchive archive;
+  nlohmann::json config;
+};
+OpenedCheckpoint open_checkpoint(const std::filesystem::path& file);
+
+/// Copies the tensors stored under `key` into `module`'s parameters and buffers; throws IoError naming
+/// the first missing tensor or shape mismatch ("another architecture").
+void read_module(OpenedCheckpoint& ckpt, const std::string& key, torch::nn::Module& module);
+
+/// Writes format, config, model, EMA and optimiser state to `file` atomically.
+void write_checkpoint(const std::filesystem::path& file, const nlohmann::json& config, const torch::nn::Module& model,
+                      const torch::nn::Module& ema, const torch::optim::Optimizer& optimizer);
+
+/// Restores the optimiser state (throws IoError if it does not fit).
+void read_optimizer(OpenedCheckpoint& ckpt, torch::optim::Optimizer& optimizer);
+
+}  // namespace rbsm::nn::detail
