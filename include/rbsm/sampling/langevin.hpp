@@ -1,0 +1,107 @@
+#pragma once
+/// Manifold Langevin dynamics for any drift field on any Manifold (docs/langevin.md §1).
+///
+/// Projected (retraction-based) Euler-Maruyama: z' = pi(z + h b(z) + sqrt(2h) P_T(z) xi), xi ~ N(0, I_D).
+/// For b = grad_M log p its stationary law tends to p as h -> 0 (bias O(h)). With `metropolis` the
+/// proposal is accepted with the MALA ratio (exact stationary law p for every h); this needs the
+/// potential log p and an invertible retraction, implemented for spheres (gnomonic retraction; the
+/// Jacobians of the forward and reverse moves cancel, docs/langevin.md §1.2).
+/// Chains run in parallel with rbsm::parallel_for; chain c uses Rng(seed, c), so results do not
+/// depend on the thread count. On spheres an axially symmetric drift b(z) = g(<mu, z>) P_T(z) mu runs
+/// on a fast path (no virtual calls, no heap allocation per step).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rbsm/geometry/manifold.hpp"
+
+namespace rbsm::sampling {
+
+using geometry::Mat;
+using geometry::Vec;
+
+/// A function on [a, b] tabulated on a uniform grid and interpolated linearly (clamped outside).
+class Table1D {
+ public:
+  Table1D() = default;
+  Table1D(double a, double b, std::vector<double> values);
+  /// Samples f at n >= 2 equally spaced points of [a, b].
+  static Table1D tabulate(double a, double b, int n, const std::function<double(double)>& f);
+  double operator()(double x) const {
+    double s = (x - a_) * inv_dx_;
+    if (s <= 0.0) return v_.front();
+    const int last = static_cast<int>(v_.size()) - 1;
+    if (s >= last) return v_.back();
+    const int i = static_cast<int>(s);
+    const double w = s - i;
+    return v_[i] + w * (v_[i + 1] - v_[i]);
+  }
+  /// The antiderivative F(x) = integral_a^x f (exact for the piecewise-linear interpolant), tabulated.
+  Table1D antiderivative() const;
+  double a() const { return a_; }
+  double b() const { return b_; }
+  const std::vector<double>& values() const { return v_; }
+
+ private:
+  double a_ = 0, b_ = 1, inv_dx_ = 1;
+  std::vector<double> v_{0.0, 0.0};
+};
+
+/// An axially symmetric drift on S^d: b(z) = g(t) P_T(z) mu with t = <mu, z> (|mu| = 1). It is the
+/// gradient of G(<mu, z>) with G' = g, so its stationary density is exp(G(t)) (docs/langevin.md §1.3).
+struct AxialProfile {
+  Vec mu;
+  Table1D g;  ///< g(t) on [-1, 1]
+};
+
+/// A drift field on M. `field` is always set; `axial` enables the sphere fast path and MALA;
+/// `log_target` (an unnormalised log p with drift = grad_M log p) enables MALA on other fields.
+struct Drift {
+  std::string name;
+  std::function<Vec(const Vec& z)> field;
+  std::optional<AxialProfile> axial;
+  std::function<double(const Vec& z)> log_target;
+};
+
+/// Builds the Drift of an axial profile (field, axial and log_target all set).
+Drift axial_drift(std::string name, const Vec& mu, Table1D g);
+
+struct LangevinOptions {
+  int chains = 1000;
+  int steps = 2000;
+  double step_size = 1e-2;   ///< h
+  int burn_in = -1;          ///< steps discarded before recording (-1: steps / 2)
+  int record_every = 10;     ///< record the state every this many steps after burn-in
+  bool metropolis = false;   ///< MALA accept/reject
+  bool force_generic = false;///< never use the sphere fast path (tests compare the two)
+  std::uint64_t seed = 0;
+  int threads = 0;
+  /// Optional initial states (chains x D, rows on M); default: uniform on M from the chain's stream.
+  std::optional<Mat> initial;
+  /// Optional progress callback (chains finished so far), called from worker threads.
+  std::function<void(std::size_t)> on_chain_done;
+};
+
+struct LangevinResult {
+  int chains = 0, records_per_chain = 0;
+  /// (chains * records_per_chain) x D, chain-major: row c * records_per_chain + r.
+  Mat samples;
+  double acceptance_rate = 1.0;  ///< MALA only (1 otherwise)
+  bool fast_path = false;        ///< whether the sphere fast path ran
+};
+
+/// Runs `options.chains` independent chains of manifold Langevin with drift `drift` on `manifold`.
+/// Throws InvalidArgument for a non-positive step or counts, a drift without a potential when
+/// `metropolis` is asked for, or MALA on a manifold other than a sphere.
+LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& options);
+
+/// One projected Euler-Maruyama step from z with the given D-dimensional standard normal xi
+/// (exposed for tests): pi(z + h b(z) + sqrt(2h) P_T(z) xi).
+Vec langevin_step(const geometry::Manifold& manifold, const Drift& drift, const Vec& z, double h, const Vec& xi);
+
+/// True for the round unit spheres `sphere:d` (where the fast path and MALA apply).
+bool is_sphere(const geometry::Manifold& manifold);
+
+}  // namespace rbsm::sampling
