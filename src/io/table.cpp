@@ -27,12 +27,20 @@ void Table::add_row_text(const std::vector<std::string>& row) {
   rows_.push_back(row);
 }
 
+// RFC 4180: a cell with a comma, quote or line break is quoted, its quotes doubled ("torus:3,1").
+static std::string csv_cell(const std::string& cell) {
+  if (cell.find_first_of(",\"\n\r") == std::string::npos) return cell;
+  std::string out = "\"";
+  for (char c : cell) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 std::string Table::to_csv() const {
   std::string out;
-  for (std::size_t i = 0; i < columns_.size(); ++i) out += (i ? "," : "") + columns_[i];
+  for (std::size_t i = 0; i < columns_.size(); ++i) out += (i ? "," : "") + csv_cell(columns_[i]);
   out += '\n';
   for (const auto& r : rows_) {
-    for (std::size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + r[i];
+    for (std::size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + csv_cell(r[i]);
     out += '\n';
   }
   return out;
