@@ -2,7 +2,9 @@
 #include <cmath>
 
 #include "rbsm/error.hpp"
+#include "rbsm/geometry/ellipsoid.hpp"
 #include "rbsm/geometry/manifold.hpp"
+#include "rbsm/geometry/so3.hpp"
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/geometry/torus.hpp"
 #include "rbsm/spec.hpp"
@@ -34,6 +36,15 @@ std::unique_ptr<Manifold> make_manifold(const std::string& text) {
     return std::make_unique<TorusOfRevolution>(r[0], r[1]);
   }
   // ---- generic level-set manifolds (so3, ellipsoid): branches added below this line
+  if (s.name == "so3") {
+    if (!s.args.empty())
+      throw InvalidArgument("spec '" + s.text + "': so3 takes no parameters, got " + std::to_string(s.args.size()));
+    return make_so3();
+  }
+  if (s.name == "ellipsoid") {
+    const auto a = s.numbers(2, 4096);  // make_ellipsoid names a semi-axis <= 0
+    return make_ellipsoid(a);
+  }
   // ---- end of generic level-set manifolds
   throw InvalidArgument("unknown manifold '" + s.name + "' in spec '" + text +
                         "' (expected sphere:d, clifford-torus:r1,r2, torus:R,r, so3, ellipsoid:a1,...,aD)");
