@@ -7,11 +7,6 @@
 
 namespace rbsm::dsm {
 
-void check_sigma(double sigma) {
-  if (!(sigma > 0.0) || !std::isfinite(sigma))
-    throw InvalidArgument("sigma must be a finite number > 0, got " + std::to_string(sigma));
-}
-
 Correction parse_correction(const std::string& name) {
   if (name == "none") return Correction::none;
   if (name == "extrinsic") return Correction::extrinsic;
@@ -76,13 +71,6 @@ TangentField corrected_field(const geometry::Manifold& manifold, TangentField s,
     case Correction::full: return [M, s, sigma](const Vec& z) { return full_correction(*M, s, z, sigma); };
   }
   return s;
-}
-
-Vec first_order_target(const dist::Density& q, const Vec& z, double sigma) {
-  check_sigma(sigma);
-  const auto& M = q.manifold();
-  const Vec g = q.grad_log(z);
-  return g + sigma * sigma * (q.heat_drift(z) + M.correction_operator(z) * g + M.geometric_drift(z));
 }
 
 }  // namespace rbsm::dsm

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "rbsm/dist/vmf.hpp"
+#include "rbsm/dsm/expansion.hpp"
 #include "rbsm/dsm/rb_sphere.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/sphere.hpp"
@@ -97,7 +98,7 @@ Correction correction_of(const std::string& name) {
 TangentField model_field(const std::string& name, const dist::Density& q, double sigma) {
   const dist::Density* Q = &q;
   if (name == "true") return [Q](const Vec& z) { return Q->grad_log(z); };
-  if (name == "first-order") return [Q, sigma](const Vec& z) { return dsm::first_order_target(*Q, z, sigma); };
+  if (name == "first-order") return [Q, sigma](const Vec& z) { return dsm::expansion_terms(*Q, z).expansion(sigma); };
   // source-expansion: grad + sigma^2 K grad
   return [Q, sigma](const Vec& z) {
     const Vec g = Q->grad_log(z);

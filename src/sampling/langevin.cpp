@@ -56,9 +56,9 @@ Vec langevin_step(const geometry::Manifold& manifold, const Drift& drift, const 
   return manifold.project(z + h * drift.field(z) + std::sqrt(2.0 * h) * noise);
 }
 
-namespace {
-
-void check_options(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& o) {
+void check_langevin_options(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& o_in) {
+  LangevinOptions o = o_in;
+  if (o.burn_in < 0) o.burn_in = o.steps / 2;
   if (o.chains < 1) throw InvalidArgument("langevin: --chains must be >= 1, got " + std::to_string(o.chains));
   if (o.steps < 1) throw InvalidArgument("langevin: --steps must be >= 1, got " + std::to_string(o.steps));
   if (!(o.step_size > 0.0) || !std::isfinite(o.step_size))
@@ -79,6 +79,8 @@ void check_options(const geometry::Manifold& manifold, const Drift& drift, const
   if (o.initial && (o.initial->rows() != o.chains || o.initial->cols() != manifold.ambient_dim()))
     throw InvalidArgument("langevin: initial states must be chains x D");
 }
+
+namespace {
 
 /// State of one chain on the sphere fast path: plain arrays, allocated once per chain.
 struct SphereChain {
@@ -159,7 +161,7 @@ struct SphereChain {
 LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& o_in) {
   LangevinOptions o = o_in;
   if (o.burn_in < 0) o.burn_in = o.steps / 2;
-  check_options(manifold, drift, o);
+  check_langevin_options(manifold, drift, o);
   const int D = manifold.ambient_dim();
   LangevinResult res;
   res.chains = o.chains;

@@ -12,11 +12,13 @@
 #include <cmath>
 #include <vector>
 
+#include "rbsm/dist/density.hpp"
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/geometry/torus.hpp"
 #include "rbsm/random.hpp"
+#include "rbsm/sampling/drifts.hpp"
 #include "rbsm/sampling/equilibrium.hpp"
 #include "rbsm/sampling/langevin.hpp"
 #include "rbsm/sampling/ziggurat.hpp"
@@ -175,4 +177,27 @@ TEST(Langevin, UnadjustedStepBiasShrinksWithStep) {
   EXPECT_GT(std::abs(b_big), kZ * se_big) << "bias " << b_big;
   EXPECT_LT(std::abs(b_small), 0.5 * std::abs(b_big) + kZ * std::hypot(se_small, 0.5 * se_big))
       << b_small << " vs " << b_big;
+}
+
+TEST(Langevin, RbDriftsOrderedAsThePaperPredicts) {
+  // sigma = 0.29, vMF(kappa = 2), MALA with each drift's tabulated potential (exact equilibria of the
+  // drifts, no step bias). On S^6 and S^10: rb under-concentrates (kappa_eff < 2 by > kZ se), and
+  // |kappa_eff - 2| orders as rb-full < rb-extrinsic < rb (each gap > kZ se of the difference).
+  for (int d : {6, 10}) {
+    const std::shared_ptr<const rbsm::geometry::Manifold> M = rbsm::geometry::make_manifold("sphere:" + std::to_string(d));
+    const auto q = rbsm::dist::make_density("vmf:kappa=2", M);
+    auto gap = [&](const std::string& name) {
+      rs::LangevinOptions o;
+      o.chains = 300, o.steps = 1000, o.burn_in = 200, o.record_every = 5, o.step_size = 0.1;
+      o.metropolis = true, o.seed = 900 + d;
+      const auto k = rs::kappa_eff(rs::run_langevin(*M, rs::make_drift(name, *q, 0.29), o), e1(d + 1));
+      return std::pair<double, double>(k.kappa - 2.0, k.kappa_se);
+    };
+    const auto [rb, rb_se] = gap("rb");
+    const auto [ext, ext_se] = gap("rb-extrinsic");
+    const auto [full, full_se] = gap("rb-full");
+    EXPECT_LT(rb, -kZ * rb_se) << "d = " << d;
+    EXPECT_GT(std::abs(rb) - std::abs(ext), kZ * std::hypot(rb_se, ext_se)) << "d = " << d << ": " << rb << " " << ext;
+    EXPECT_GT(std::abs(ext) - std::abs(full), kZ * std::hypot(ext_se, full_se)) << "d = " << d << ": " << ext << " " << full;
+  }
 }

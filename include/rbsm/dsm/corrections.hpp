@@ -14,6 +14,7 @@
 #include <string>
 
 #include "rbsm/dist/density.hpp"
+#include "rbsm/dsm/fibre.hpp"  // check_sigma
 #include "rbsm/geometry/manifold.hpp"
 
 namespace rbsm::dsm {
@@ -44,11 +45,5 @@ Vec full_correction(const geometry::Manifold& manifold, const TangentField& s, c
 
 /// The corrected field z -> correction(s)(z). The manifold must outlive the returned field.
 TangentField corrected_field(const geometry::Manifold& manifold, TangentField s, Correction c, double sigma);
-
-/// The second-order model of r_sigma: grad_M log q + sigma^2 (b_q + K grad_M log q + E_M) (SPEC.md "Expansion").
-Vec first_order_target(const dist::Density& q, const Vec& z, double sigma);
-
-/// Throws InvalidArgument unless sigma is finite and > 0.
-void check_sigma(double sigma);
 
 }  // namespace rbsm::dsm

@@ -97,6 +97,9 @@ struct LangevinResult {
 /// `metropolis` is asked for, or MALA on a manifold other than a sphere.
 LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& options);
 
+/// The checks run_langevin makes before it starts (throws InvalidArgument naming the bad option).
+void check_langevin_options(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& options);
+
 /// One projected Euler-Maruyama step from z with the given D-dimensional standard normal xi
 /// (exposed for tests): pi(z + h b(z) + sqrt(2h) P_T(z) xi).
 Vec langevin_step(const geometry::Manifold& manifold, const Drift& drift, const Vec& z, double h, const Vec& xi);
