@@ -9,6 +9,9 @@
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO_UNUSED
 #include <stb_image_write.h>
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#include <stb_image.h>
 
 namespace rbsm::io {
 
@@ -20,6 +23,17 @@ void write_png_gray(const std::filesystem::path& path, int width, int height, co
     if (!stbi_write_png(tmp.c_str(), width, height, 1, pixels.data(), width))
       throw IoError("cannot write PNG " + path.string());
   });
+}
+
+std::vector<unsigned char> read_png_gray(const std::filesystem::path& path, int& width, int& height) {
+  const std::string bytes = read_file(path);
+  int channels = 0;
+  unsigned char* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                                              static_cast<int>(bytes.size()), &width, &height, &channels, 1);
+  if (!data) throw IoError("cannot read PNG " + path.string() + ": " + stbi_failure_reason());
+  std::vector<unsigned char> px(data, data + static_cast<std::size_t>(width) * height);
+  stbi_image_free(data);
+  return px;
 }
 
 namespace {

@@ -1,0 +1,229 @@
+#include "rbsm/anatomy/analytic_fields.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <torch/torch.h>
+
+#include "rbsm/dist/density.hpp"
+#include "rbsm/error.hpp"
+#include "rbsm/geometry/manifold.hpp"
+#include "rbsm/spec.hpp"
+
+namespace rbsm::anatomy {
+
+torch::Tensor ScoreField::operator()(const torch::Tensor& x) const {
+  if (x.dim() != 2 || x.size(1) != dim)
+    throw InvalidArgument("score field " + description + ": input of shape " + std::string(c10::str(x.sizes())) +
+                          ", expected [B, " + std::to_string(dim) + "]");
+  torch::Tensor g = score(x);
+  if (!g.defined() || g.sizes() != x.sizes())
+    throw InvalidArgument("score field " + description + ": returned shape " +
+                          (g.defined() ? std::string(c10::str(g.sizes())) : std::string("(undefined)")) +
+                          " for an input of shape " + std::string(c10::str(x.sizes())));
+  return g;
+}
+
+// ------------------------------------------------------------------ A_p(k) = I_{p/2}(k) / I_{p/2-1}(k)
+double bessel_ratio_A(double k, int p) {
+  if (p < 2) throw InvalidArgument("bessel_ratio_A: p = " + std::to_string(p) + ", expected p >= 2");
+  if (!(k >= 0) || !std::isfinite(k)) throw InvalidArgument("bessel_ratio_A: k = " + std::to_string(k) + ", expected k >= 0");
+  if (k == 0) return 0.0;
+  // I_{nu-1}/I_nu = 2 nu / k + I_{nu+1}/I_nu (recurrence), so A = 1 / F with the continued fraction
+  // F = b_0 + 1/(b_1 + 1/(b_2 + ...)), b_j = 2 (nu + j) / k, evaluated by the modified Lentz method.
+  const double nu = 0.5 * p, tiny = 1e-300;
+  double f = 2 * nu / k, C = f, D = 0;
+  for (int j = 1; j < 10000000; ++j) {
+    const double b = 2 * (nu + j) / k;
+    D = b + D;
+    if (D == 0) D = tiny;
+    C = b + 1 / C;
+    if (C == 0) C = tiny;
+    D = 1 / D;
+    const double delta = C * D;
+    f *= delta;
+    if (std::abs(delta - 1) < 1e-16) return 1 / f;
+  }
+  throw NumericalError("bessel_ratio_A: continued fraction did not converge for k = " + std::to_string(k));
+}
+
+namespace {
+/// Autograd wrapper: forward by the continued fraction, backward by dA/dk = 1 - A^2 - (p-1) A / k.
+struct BesselRatioFunction : torch::autograd::Function<BesselRatioFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& k, int64_t p) {
+    auto kc = k.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+    auto A = torch::empty_like(kc);
+    const double* kp = kc.data_ptr<double>();
+    double* ap = A.data_ptr<double>();
+    for (int64_t i = 0; i < kc.numel(); ++i) ap[i] = bessel_ratio_A(kp[i], static_cast<int>(p));
+    A = A.to(k.options());
+    ctx->save_for_backward({k, A});
+    ctx->saved_data["p"] = p;
+    return A;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &k = saved[0], &A = saved[1];
+    const double p = static_cast<double>(ctx->saved_data["p"].toInt());
+    // small k: A ~ k/p, dA/dk -> 1/p
+    auto dA = torch::where(k > 1e-8, 1 - A * A - (p - 1) * A / k.clamp_min(1e-8), torch::full_like(k, 1.0 / p));
+    return {grad[0] * dA, torch::Tensor()};
+  }
+};
+
+double require_key(const std::map<std::string, double>& kv, const std::string& key, const Spec& spec) {
+  const auto it = kv.find(key);
+  if (it == kv.end()) throw InvalidArgument("field '" + spec.text + "': missing " + key + "=...");
+  return it->second;
+}
+int require_int(const std::map<std::string, double>& kv, const std::string& key, const Spec& spec, int min_value) {
+  const double v = require_key(kv, key, spec);
+  if (v != std::floor(v) || v < min_value || v > 1e6)
+    throw InvalidArgument("field '" + spec.text + "': " + key + "=" + std::to_string(v) + ", expected an integer >= " +
+                          std::to_string(min_value));
+  return static_cast<int>(v);
+}
+double get_or(const std::map<std::string, double>& kv, const std::string& key, double fallback) {
+  const auto it = kv.find(key);
+  return it == kv.end() ? fallback : it->second;
+}
+void require_positive(double v, const std::string& key, const Spec& spec) {
+  if (!(v > 0)) throw InvalidArgument("field '" + spec.text + "': " + key + "=" + std::to_string(v) + ", expected > 0");
+}
+
+torch::Tensor to_tensor(const Eigen::MatrixXd& M) {
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> R = M;
+  return torch::from_blob(R.data(), {R.rows(), R.cols()}, torch::kFloat64).clone();
+}
+
+/// x = sqrt(diag var) * N(0, I) rotated by Q (rows of the result are points).
+torch::Tensor gaussian_points(int n, const Eigen::VectorXd& var, const Eigen::MatrixXd& Q, Rng& rng) {
+  Eigen::MatrixXd X(n, var.size());
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < var.size(); ++j) X(i, j) = std::sqrt(var(j)) * rng.normal();
+  return to_tensor(X * Q.transpose());
+}
+
+/// A linear field g(x) = J x (rows: g = x J^T).
+AnalyticField linear_field(const Eigen::MatrixXd& J, const Eigen::VectorXd& data_var, const Eigen::MatrixXd& Q,
+                           double sigma, int d, const std::string& text) {
+  AnalyticField f;
+  const torch::Tensor Jt = to_tensor(J.transpose());
+  f.field.dim = J.rows();
+  f.field.sigma = sigma;
+  f.field.description = text;
+  f.field.score = [Jt](const torch::Tensor& x) { return torch::matmul(x.to(torch::kFloat64), Jt).to(x.dtype()); };
+  f.true_local_dim = d;
+  f.jacobian = J;
+  f.sample_points = [data_var, Q](int n, Rng& rng) { return gaussian_points(n, data_var, Q, rng); };
+  return f;
+}
+
+Eigen::MatrixXd random_rotation(int D, Rng& rng) {
+  Eigen::MatrixXd G(D, D);
+  for (int i = 0; i < D; ++i)
+    for (int j = 0; j < D; ++j) G(i, j) = rng.normal();
+  Eigen::HouseholderQR<Eigen::MatrixXd> qr(G);
+  Eigen::MatrixXd Q = qr.householderQ();
+  // make the factorisation unique (Haar): sign of R's diagonal
+  const Eigen::MatrixXd R = qr.matrixQR().triangularView<Eigen::Upper>();
+  for (int j = 0; j < D; ++j)
+    if (R(j, j) < 0) Q.col(j) *= -1;
+  return Q;
+}
+
+AnalyticField gaussian_subspace(const Spec& spec) {
+  const auto kv = spec.keyvalues({"D", "d", "sigma"});
+  const int D = require_int(kv, "D", spec, 1), d = require_int(kv, "d", spec, 0);
+  const double sigma = require_key(kv, "sigma", spec);
+  require_positive(sigma, "sigma", spec);
+  if (d >= D) throw InvalidArgument("field '" + spec.text + "': d=" + std::to_string(d) + ", expected d < D");
+  Eigen::VectorXd var = Eigen::VectorXd::Constant(D, sigma * sigma);
+  var.head(d).array() += 1.0;  // Sigma = diag(1 + sigma^2 (x d), sigma^2 (x D-d))
+  const Eigen::MatrixXd J = (-var.cwiseInverse()).asDiagonal();
+  return linear_field(J, var, Eigen::MatrixXd::Identity(D, D), sigma, d, spec.text);
+}
+
+AnalyticField linear(const Spec& spec) {
+  const auto kv = spec.keyvalues({"D", "d", "sigma", "skew", "seed"});
+  const int D = require_int(kv, "D", spec, 1);
+  const int d = static_cast<int>(get_or(kv, "d", std::min(10, D - 1)));
+  const double sigma = get_or(kv, "sigma", 0.1), skew = require_key(kv, "skew", spec);
+  const double seed = get_or(kv, "seed", 0);
+  require_positive(sigma, "sigma", spec);
+  if (d < 0 || d >= D) throw InvalidArgument("field '" + spec.text + "': d=" + std::to_string(d) + ", expected 0 <= d < D");
+  if (!(skew >= 0)) throw InvalidArgument("field '" + spec.text + "': skew=" + std::to_string(skew) + ", expected >= 0");
+  if (seed < 0 || seed != std::floor(seed)) throw InvalidArgument("field '" + spec.text + "': seed must be a non-negative integer");
+  Rng rng(static_cast<std::uint64_t>(seed), 0);
+  const Eigen::MatrixXd Q = random_rotation(D, rng);
+  Eigen::VectorXd var = Eigen::VectorXd::Constant(D, sigma * sigma);
+  var.head(d).array() += 1.0;
+  const Eigen::MatrixXd S = Q * (-var.cwiseInverse()).asDiagonal() * Q.transpose();
+  Eigen::MatrixXd G = Eigen::MatrixXd::Zero(d, d);
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < d; ++j) G(i, j) = rng.normal();
+  G = G - G.transpose().eval();
+  if (d >= 2) G /= Eigen::JacobiSVD<Eigen::MatrixXd>(G).singularValues()(0);  // spectral norm 1
+  const Eigen::MatrixXd Qd = Q.leftCols(d);
+  const Eigen::MatrixXd K = skew * Qd * G * Qd.transpose();
+  // Points: the Gaussian whose score is the symmetric part S (the effective density of Proposition 1).
+  return linear_field(S + K, var, Q, sigma, d, spec.text);
+}
+
+AnalyticField noisy_sphere(const Spec& spec) {
+  const auto kv = spec.keyvalues({"D", "d", "kappa", "sigma"});
+  const int D = require_int(kv, "D", spec, 2), d = require_int(kv, "d", spec, 1);
+  const double kappa = get_or(kv, "kappa", 0.0), sigma = require_key(kv, "sigma", spec);
+  require_positive(sigma, "sigma", spec);
+  if (!(kappa >= 0)) throw InvalidArgument("field '" + spec.text + "': kappa=" + std::to_string(kappa) + ", expected >= 0");
+  if (d + 1 > D)
+    throw InvalidArgument("field '" + spec.text + "': S^" + std::to_string(d) + " needs D >= " + std::to_string(d + 1));
+  const int p = d + 1;
+  const double s2 = sigma * sigma;
+  AnalyticField f;
+  f.field.dim = D;
+  f.field.sigma = sigma;
+  f.field.description = spec.text;
+  // g(x) = (E[z|x] - x) / sigma^2; the posterior of z on S^d is vMF with natural parameter
+  // m = kappa e_1 + P x / sigma^2 (P: the first d+1 coordinates), so E[z|x] = A_p(|m|) m / |m|.
+  f.field.score = [=](const torch::Tensor& x_in) {
+    const auto x = x_in.to(torch::kFloat64);
+    auto m = x.narrow(1, 0, p) / s2;
+    auto e1 = torch::zeros({1, p}, x.options());
+    e1.index_put_({0, 0}, kappa);
+    m = m + e1;
+    const auto r = m.norm(2, 1, /*keepdim=*/true);
+    const auto A = BesselRatioFunction::apply(r, p);
+    auto Ez = A / r * m;
+    if (D > p) Ez = torch::cat({Ez, torch::zeros({x.size(0), D - p}, x.options())}, 1);
+    return ((Ez - x) / s2).to(x_in.dtype());
+  };
+  f.true_local_dim = d;
+  f.sample_points = [=](int n, Rng& rng) {
+    auto sphere = std::shared_ptr<const geometry::Manifold>(geometry::make_manifold("sphere:" + std::to_string(d)));
+    const auto vmf = dist::make_density("vmf:kappa=" + std::to_string(kappa), sphere);
+    Eigen::MatrixXd X(n, D);
+    for (int i = 0; i < n; ++i) {
+      const Eigen::VectorXd z = vmf->sample(rng);
+      for (int j = 0; j < D; ++j) X(i, j) = (j < p ? z(j) : 0.0) + sigma * rng.normal();
+    }
+    return to_tensor(X);
+  };
+  return f;
+}
+}  // namespace
+
+torch::Tensor bessel_ratio_A(const torch::Tensor& k, int p) { return BesselRatioFunction::apply(k, p); }
+
+AnalyticField make_analytic_field(const std::string& text) {
+  const Spec spec = Spec::parse(text);
+  if (spec.name == "gaussian-subspace") return gaussian_subspace(spec);
+  if (spec.name == "noisy-sphere") return noisy_sphere(spec);
+  if (spec.name == "linear") return linear(spec);
+  throw InvalidArgument("unknown field '" + text +
+                        "', expected gaussian-subspace:D=..,d=..,sigma=.. | noisy-sphere:D=..,d=..,kappa=..,sigma=.. | "
+                        "linear:D=..,skew=..[,d=..,sigma=..,seed=..]");
+}
+
+}  // namespace rbsm::anatomy
