@@ -86,8 +86,13 @@ void write_checkpoint(const fs::path& file, const nlohmann::json& config, const 
   torch::serialize::OutputArchive archive, model_ar, ema_ar, opt_ar;
   archive.write("format", c10::IValue(std::string(kScoreModelFormat)));
   archive.write("config", c10::IValue(config.dump()));
-  model.save(model_ar);
-  ema.save(ema_ar);
+  // Flat keys ("down0_0_res.conv1.weight"), the names read_module looks up.
+  auto flat = [](const torch::nn::Module& m, torch::serialize::OutputArchive& ar) {
+    for (const auto& p : m.named_parameters(true)) ar.write(p.key(), p.value().detach());
+    for (const auto& b : m.named_buffers(true)) ar.write(b.key(), b.value(), /*is_buffer=*/true);
+  };
+  flat(model, model_ar);
+  flat(ema, ema_ar);
   optimizer.save(opt_ar);
   archive.write("model", model_ar);
   archive.write("ema", ema_ar);

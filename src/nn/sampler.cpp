@@ -9,6 +9,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/image.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::nn {
@@ -83,16 +84,17 @@ SampleResult sample(const ScoreFn& score, const VPSDE& sde, at::IntArrayRef shap
     const bool last = i + 1 == N;
     switch (options.kind()) {
       case SamplerKind::PredictorCorrector:
-        // Langevin corrector (Song et al. 2021, Algorithm 5) with per-sample step sizes.
+        // Langevin corrector (Song et al. 2021, Algorithm 5; score_sde's LangevinCorrector): one step
+        // size for the batch from the batch-mean norms. (Per-sample sizes would make the step depend on
+        // the state and bias the stationary law, visibly so in low dimension.)
         for (std::int64_t j = 0; j < options.corrector_steps(); ++j) {
           const auto grad = score_at(x, t);
           const auto z = noise();
-          const auto gnorm = grad.reshape({n, -1}).norm(2, 1);
-          const auto znorm = z.reshape({n, -1}).norm(2, 1);
+          const double gnorm = grad.reshape({n, -1}).norm(2, 1).mean().item<double>();
+          const double znorm = z.reshape({n, -1}).norm(2, 1).mean().item<double>();
           const double alpha = std::max(1.0 - beta * dt, 1e-6);
-          const auto step = (options.snr() * znorm / gnorm.clamp_min(1e-12)).pow(2) * (2.0 * alpha);
-          const auto stepb = broadcast_to_batch(step, x);
-          x = x + stepb * grad + (2.0 * stepb).sqrt() * z;
+          const double step = std::pow(options.snr() * znorm / std::max(gnorm, 1e-12), 2) * 2.0 * alpha;
+          x = x + step * grad + std::sqrt(2.0 * step) * z;
         }
         [[fallthrough]];
       case SamplerKind::EulerMaruyama: {
@@ -172,6 +174,17 @@ void save_trajectory(const fs::path& path, const Trajectory& trajectory, const a
   ar.write("states", trajectory.states.empty() ? torch::zeros({0}) : torch::stack(trajectory.states, 0));
   ar.write("samples", samples01.to(torch::kCPU));
   io::atomic_write_with(path, [&](const fs::path& tmp) { ar.save_to(tmp.string()); });
+}
+
+void write_sample_grid(const fs::path& png, const at::Tensor& images01, int cols, int scale) {
+  if (images01.dim() != 4 || images01.size(0) < 1)
+    throw InvalidArgument("sample grid: images of shape " + c10::str(images01.sizes()) + ", expected [n, 1, h, w]");
+  const auto c = images01.to(torch::kCPU, torch::kFloat32).contiguous();
+  const int n = static_cast<int>(c.size(0)), h = static_cast<int>(c.size(2)), w = static_cast<int>(c.size(3));
+  std::vector<Eigen::VectorXf> images;
+  for (int i = 0; i < n; ++i)
+    images.push_back(Eigen::Map<const Eigen::VectorXf>(c.data_ptr<float>() + static_cast<std::ptrdiff_t>(i) * h * w, h * w));
+  io::write_image_grid(png, images, h, w, cols, 0.0f, 1.0f, scale);
 }
 
 Trajectory load_trajectory(const fs::path& path, at::Tensor* samples01) {

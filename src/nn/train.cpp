@@ -175,6 +175,9 @@ TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& 
   sde.validate();
   check_data(images01, arch);
 
+  // The initial weights are a function of the seed too (LibTorch's initialisers draw from the global
+  // generator, so it is seeded here, from a stream the data order and noise never use).
+  torch::manual_seed(Rng(opt.seed(), ~std::uint64_t{0})());
   UNet model(arch), ema(arch);
   {
     torch::NoGradGuard no_grad;

@@ -74,6 +74,9 @@ at::Tensor sample_images(const LoadedScoreModel& model, std::int64_t n, const Sa
 /// Writes the snapshots (and the final samples in [0, 1]) atomically to one torch archive:
 /// keys "times" [K] (float64), "requested_times" [K], "states" [K, n, ...] (model space), "samples".
 void save_trajectory(const std::filesystem::path& path, const Trajectory& trajectory, const at::Tensor& samples01);
+/// Writes images01 [n, 1, h, w] in [0, 1] as a PNG grid with `cols` columns (rbsm::io::write_image_grid).
+void write_sample_grid(const std::filesystem::path& png, const at::Tensor& images01, int cols = 8, int scale = 2);
+
 /// Reads a file written by save_trajectory; throws IoError if it is missing, truncated or not one.
 Trajectory load_trajectory(const std::filesystem::path& path, at::Tensor* samples01 = nullptr);
 
