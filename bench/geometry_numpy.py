@@ -12,7 +12,8 @@ formulas of rbsm (docs/geometry.md, docs/level_set.md), vectorised over a batch 
 
 Usage: /usr/bin/python3 bench/geometry_numpy.py [--points N] [--cpp-json FILE]
 FILE is Google Benchmark's --benchmark_format=json output of geometry_bench; the ratio C++/NumPy is
-printed when it is given. BLAS is pinned to one thread (set before numpy is imported).
+printed when it is given. BLAS is pinned to one thread (set before numpy is imported); times are
+process CPU time (like Google Benchmark's items_per_second), best of 3, so a loaded machine affects them less.
 """
 import argparse
 import json
@@ -211,9 +212,9 @@ def main():
         local(x[:16])  # warm-up
         best = np.inf
         for _ in range(3):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             local(x)
-            best = min(best, time.perf_counter() - t0)
+            best = min(best, time.process_time() - t0)
         rate = args.points / best
         c = cpp.get(CPP_NAMES[spec])
         ratio = f"{c / rate:11.1f}" if c else f"{'-':>11}"
