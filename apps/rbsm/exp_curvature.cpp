@@ -60,6 +60,14 @@ std::vector<Probe> probes() {
   for (int deg : {0, 60, 90, 120, 180})
     out.push_back({"torus:3,1", "a1 = " + std::to_string(deg) + " deg; a2 = 0", torus.point(deg * kPi / 180, 0),
                    flat, flat_holds});
+  // Generic level-set manifolds (docs/level_set.md): the source says nothing about them.
+  Vec e(3);
+  e << 0.6, 1.0, 1.8;
+  out.push_back({"ellipsoid:1,1.5,2.5", "pi(0.6, 1, 1.8)", e, "", nullptr});
+  out.push_back({"ellipsoid:1,1.5,2.5", "vertex (0, 0, 2.5)", Vec::Unit(3, 2) * 2.5, "", nullptr});
+  Vec rotation(9);
+  rotation << 0.36, 0.48, -0.8, -0.8, 0.6, 0, 0.48, 0.64, 0.6;  // a rotation matrix, row-major
+  out.push_back({"so3", "R = [[0.36 0.48 -0.8] [-0.8 0.6 0] [0.48 0.64 0.6]]", rotation, "", nullptr});
   return out;
 }
 
@@ -105,7 +113,8 @@ ReportSection run_curvature(const ReproduceContext& ctx) {
       "\"T<sup>2</sup> in R<sup>3</sup> is intrinsically flat with coefficient +1/2\" holds for the Clifford torus "
       "S<sup>1</sup> x S<sup>1</sup> in R<sup>4</sup>, not for the torus of revolution in R<sup>3</sup>, whose "
       "Gaussian curvature cos a1 / (r (R + r cos a1)) changes sign and whose K varies along M (docs/geometry.md). "
-      "Table: curvature/curvature.csv.</p>";
+      "The ellipsoid (1, 1.5, 2.5) and SO(3) rows come from the generic level-set route (docs/level_set.md); "
+      "the source says nothing about them. Table: curvature/curvature.csv.</p>";
   double worst_residual = 0, largest_drift = 0;
   json rows = json::array();
   for (const Probe& p : probes()) {
@@ -131,7 +140,7 @@ ReportSection run_curvature(const ReproduceContext& ctx) {
   section.rows.push_back({"Gauss equation Ric# = W_H - sum_a W_{n_a}^2", "holds on every embedded manifold",
                           "max residual " + fmt(worst_residual, 3), "Ric# intrinsic for the closed forms"});
   section.rows.push_back({"embedding drift E_M", "not in the source", "max |E_M| " + fmt(largest_drift, 4),
-                          "zero on spheres and the Clifford torus, not on the torus of revolution"});
+                          "zero on spheres, the Clifford torus and SO(3); not on the torus of revolution or the ellipsoid"});
   table.save(dir / "curvature.csv");
   torus_figure(ctx.profile == "full" ? 721 : 181).save(dir / "curvature.png");
   section.figures.push_back("curvature/curvature.png");
