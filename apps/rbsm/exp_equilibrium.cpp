@@ -129,8 +129,10 @@ ReportSection run(const ReproduceContext& ctx) {
   sec.figures.push_back("equilibrium/equilibrium_spheres.png");
 
   // (C) the torus of revolution.
-  json torus = json::object();
-  try {
+  // The torus part is slow (2-D quadrature of r_sigma on a grid: minutes) and its a2 marginal is biased
+  // for every drift including `true` (a known open bug, docs/langevin.md §3.2): full profile only.
+  json torus = {{"skipped", "quick profile"}};
+  if (!quick) try {
     EquilibriumConfig c;
     c.manifold = "torus:3,1";
     c.dist = "vonmises:kappa1=1,kappa2=1";
