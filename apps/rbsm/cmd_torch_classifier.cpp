@@ -13,7 +13,7 @@ Register reg(
     [](CLI::App& app, const Common& common) -> Runner {
       struct Opts {
         std::string data = "mnist", out, device = "cpu";
-        std::int64_t epochs = 10, batch = 128, channels = 32, feature_dim = 128, warmup = 100;
+        std::int64_t epochs = 10, batch = 128, channels = 16, feature_dim = 128, warmup = 100;
         double lr = 3e-3, weight_decay = 1e-4, dropout = 0.0, shift = 2.0, rotation = 10.0, scale = 0.1;
       };
       auto o = std::make_shared<Opts>();

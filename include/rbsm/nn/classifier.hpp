@@ -26,7 +26,7 @@ struct ClassifierOptions {
   ClassifierOptions() = default;
   TORCH_ARG(std::int64_t, image_size) = 28;
   /// Width C of the first convolution (the later ones have 2C channels).
-  TORCH_ARG(std::int64_t, channels) = 32;
+  TORCH_ARG(std::int64_t, channels) = 16;
   /// Dimension of the penultimate layer (the features used for the Frechet distance).
   TORCH_ARG(std::int64_t, feature_dim) = 128;
   TORCH_ARG(double, dropout) = 0.0;
