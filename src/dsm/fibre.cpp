@@ -79,11 +79,12 @@ double log_half_line_moment(int n, double m) {
     k_next = k_cur;
     k_cur = k_prev;
     if (k - 1 == n) k_n = k_cur;
-    if (k_cur > 1e200) {
-      k_cur *= 1e-200;
-      k_next *= 1e-200;
-      k_n *= 1e-200;  // every rescale after k_n is recorded hits both, so k_n / k_cur stays exact
-    }
+    // Rescale both ways (the dominant backward solution first shrinks like 1/sqrt(k!) from the top);
+    // every rescale after k_n is recorded hits both, so k_n / k_cur stays exact.
+    const double f = k_cur > 1e200 ? 1e-200 : (k_cur < 1e-200 && k_n == 0.0 ? 1e200 : 1.0);
+    k_cur *= f;
+    k_next *= f;
+    k_n *= f;
   }
   const double log_k0 = std::log(kSqrtHalfPi * erfcx(a / std::sqrt(2.0)));
   return -0.5 * m * m + std::log(k_n) - std::log(k_cur) + log_k0;
