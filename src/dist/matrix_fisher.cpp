@@ -27,7 +27,7 @@ double log_matrix_fisher_haar_mean(const Eigen::Vector3d& f) {
     return std::exp(f[0] * u + log_bessel_i(0.0, std::abs((1.0 + u) * s)) + log_bessel_i(0.0, std::abs((1.0 - u) * t)) -
                     m);
   };
-  return m + std::log(0.5 * integrate(integrand, -1.0, 1.0, 1e-13));
+  return m + std::log(0.5 * integrate(integrand, -1.0, 1.0, 1e-12));
 }
 
 MatrixFisher::MatrixFisher(std::shared_ptr<const geometry::Manifold> manifold, const Eigen::Vector3d& f)
