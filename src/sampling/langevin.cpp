@@ -93,15 +93,22 @@ struct SphereChain {
 
   double drift_coef(double t) const { return (*g)(t); }
 
-  /// Unadjusted step: z <- normalise(z + h g(t)(mu - t z) + s (xi - <xi, z> z)).
-  void step(Rng& rng) {
+  /// Draws xi ~ N(0, I_D) and returns t = <mu, z> and <xi, z> (shared by both steps).
+  void draw_noise(Rng& rng, double& t, double& xz) {
     const auto& normal = Ziggurat::instance();
-    double t = 0.0, xz = 0.0;
+    t = 0.0;
+    xz = 0.0;
     for (int j = 0; j < D; ++j) {
       xi[j] = normal(rng);
       t += mu[j] * z[j];
       xz += xi[j] * z[j];
     }
+  }
+
+  /// Unadjusted step: z <- normalise(z + h g(t)(mu - t z) + s (xi - <xi, z> z)).
+  void step(Rng& rng) {
+    double t, xz;
+    draw_noise(rng, t, xz);
     const double a = h * (*g)(t);
     const double c = -a * t - s * xz;  // coefficient of z in the increment
     double n2 = 0.0;
@@ -116,13 +123,8 @@ struct SphereChain {
 
   /// MALA step with the gnomonic retraction (docs/langevin.md §1.2). Returns true if accepted.
   bool mala_step(Rng& rng) {
-    const auto& normal = Ziggurat::instance();
-    double t = 0.0, xz = 0.0;
-    for (int j = 0; j < D; ++j) {
-      xi[j] = normal(rng);
-      t += mu[j] * z[j];
-      xz += xi[j] * z[j];
-    }
+    double t, xz;
+    draw_noise(rng, t, xz);
     const double a = h * (*g)(t);
     double n2 = 0.0, fwd = 0.0;  // fwd = |v - h b(z)|^2 = s^2 |P_T xi|^2
     for (int j = 0; j < D; ++j) {
