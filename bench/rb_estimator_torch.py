@@ -50,10 +50,12 @@ def log_half_line_moment(n, m):
             k_next, k_cur = k_cur, k_prev
             if k - 1 == n:
                 k_n = k_cur.clone()
-            big = k_cur > 1e200
-            k_cur = torch.where(big, k_cur * 1e-200, k_cur)
-            k_next = torch.where(big, k_next * 1e-200, k_next)
-            k_n = torch.where(big, k_n * 1e-200, k_n)
+            # Going down, J_{k-1} ~ J_{k+1} / k shrinks: rescale before it underflows (only the ratio
+            # J_n / J_0 is used).
+            small = k_cur.abs() < 1e-200
+            k_cur = torch.where(small, k_cur * 1e200, k_cur)
+            k_next = torch.where(small, k_next * 1e200, k_next)
+            k_n = torch.where(small, k_n * 1e200, k_n)
         log_k0 = torch.log(math.sqrt(math.pi / 2) * torch.special.erfcx(a / math.sqrt(2.0)))
         out[~fwd] = -0.5 * a * a + torch.log(k_n) - torch.log(k_cur) + log_k0
     return out

@@ -30,7 +30,15 @@ RegisterExperiment::RegisterExperiment(std::string name, int order, Experiment r
 
 namespace {
 std::atomic<bool> g_interrupted{false};
-void on_signal(int) { g_interrupted.store(true); }
+std::atomic<bool> g_polled{false};  // set once a command asks interrupted(): it stops cleanly on its own
+/// The first SIGINT/SIGTERM only sets the flag when the running command polls it (training saves a
+/// checkpoint and stops); otherwise, or on a second signal, the default action ends the process at once.
+void on_signal(int sig) {
+  if (!g_polled.load() || g_interrupted.exchange(true)) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
 
 void print_human(const json& j, const std::string& indent = "") {
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -44,7 +52,10 @@ void print_human(const json& j, const std::string& indent = "") {
 }
 }  // namespace
 
-const std::atomic<bool>& interrupted() { return g_interrupted; }
+const std::atomic<bool>& interrupted() {
+  g_polled.store(true);
+  return g_interrupted;
+}
 
 int apply_threads(const Common& common) {
   const int n = resolve_threads(common.threads);

@@ -27,7 +27,23 @@ double log_matrix_fisher_haar_mean(const Eigen::Vector3d& f) {
     return std::exp(f[0] * u + log_bessel_i(0.0, std::abs((1.0 + u) * s)) + log_bessel_i(0.0, std::abs((1.0 - u) * t)) -
                     m);
   };
-  return m + std::log(0.5 * integrate(integrand, -1.0, 1.0, 1e-12));
+  // The log-integrand is a sum of terms of size ~|f|, so each value carries a relative rounding error of
+  // ~|f| eps: ask for no more than that (a tighter tolerance is noise the integrator would chase forever).
+  const double rel_tol = std::max(1e-12, 8.0 * 2.220446049250313e-16 * (f.cwiseAbs().sum() + 1.0));
+  // The integrand peaks within ~1/|f| of where the exponent is largest: split there so the adaptive rule
+  // sees the peak instead of sampling around it.
+  // The exponent is convex in u (log I0 is convex), so its maximum on [-1, 1] is at an end: about
+  // f1 + 2|s| at u = 1 and -f1 + 2|t| at u = -1.
+  const double u_peak = (f[0] + 2.0 * std::abs(s) >= -f[0] + 2.0 * std::abs(t)) ? 1.0 : -1.0;
+  const double width = std::min(1.0, 20.0 / (1.0 + std::abs(f[0]) + std::abs(s) + std::abs(t)));
+  const double cut = u_peak - u_peak * width;
+  // The far part only needs to be accurate relative to the whole (it may be e^-1000 of it, down in the
+  // denormals, where a relative tolerance of its own could never be met).
+  const double near = u_peak > 0 ? integrate(integrand, cut, 1.0, rel_tol) : integrate(integrand, -1.0, cut, rel_tol);
+  const double far_tol = rel_tol * std::abs(near);
+  const double far =
+      u_peak > 0 ? integrate(integrand, -1.0, cut, 0.0, far_tol) : integrate(integrand, cut, 1.0, 0.0, far_tol);
+  return m + std::log(0.5 * (near + far));
 }
 
 MatrixFisher::MatrixFisher(std::shared_ptr<const geometry::Manifold> manifold, const Eigen::Vector3d& f)

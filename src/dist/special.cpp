@@ -114,15 +114,24 @@ void gk15(const std::function<double(double)>& f, double a, double b, double& kr
                                                     std::to_string(a) + ", " + std::to_string(b) + "]");
 }
 
+/// Subdivisions allowed per call of integrate(): a tolerance below the integrand's rounding noise would
+/// otherwise bisect every piece to the depth limit (2^50 pieces: a hang), so past the budget it throws.
+constexpr long kMaxSubdivisions = 200000;
+
 double adapt(const std::function<double(double)>& f, double a, double b, double tol, double kronrod, double gauss,
-             double noise, int depth) {
+             double noise, int depth, long& budget) {
   // At depth 50 the piece is 2^-50 of the interval: its error no longer matters (integrable endpoint singularities).
   if (std::abs(kronrod - gauss) <= std::max(tol, noise) || depth > 50) return kronrod;
+  if (--budget < 0)
+    throw NumericalError("integrate: tolerance " + std::to_string(tol) + " not reached after " +
+                         std::to_string(kMaxSubdivisions) + " subdivisions (the integrand is too rough or too " +
+                         "peaked for this tolerance)");
   const double m = 0.5 * (a + b);
   double k1, g1, n1, k2, g2, n2;
   gk15(f, a, m, k1, g1, n1);
   gk15(f, m, b, k2, g2, n2);
-  return adapt(f, a, m, 0.5 * tol, k1, g1, n1, depth + 1) + adapt(f, m, b, 0.5 * tol, k2, g2, n2, depth + 1);
+  return adapt(f, a, m, 0.5 * tol, k1, g1, n1, depth + 1, budget) +
+         adapt(f, m, b, 0.5 * tol, k2, g2, n2, depth + 1, budget);
 }
 }  // namespace
 
@@ -137,8 +146,9 @@ double integrate(const std::function<double(double)>& f, double a, double b, dou
   }
   const double tol = std::max(abs_tol, rel_tol * total) / kPieces;
   double out = 0.0;
+  long budget = kMaxSubdivisions;
   for (int i = 0; i < kPieces; ++i)
-    out += adapt(f, a + (b - a) * i / kPieces, a + (b - a) * (i + 1) / kPieces, tol, k[i], g[i], n[i], 0);
+    out += adapt(f, a + (b - a) * i / kPieces, a + (b - a) * (i + 1) / kPieces, tol, k[i], g[i], n[i], 0, budget);
   return out;
 }
 

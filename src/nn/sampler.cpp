@@ -57,12 +57,15 @@ SampleResult sample(const ScoreFn& score, const VPSDE& sde, at::IntArrayRef shap
   const double dt = (1.0 - options.eps()) / static_cast<double>(N);
   auto grid_time = [&](std::int64_t i) { return i == N ? options.eps() : 1.0 - static_cast<double>(i) * dt; };
 
-  // Snapshot k is taken at the first grid index i with t_i <= requested time.
+  // Snapshot k is taken at the grid time nearest to the requested one (t_i = 1 - i dt, and t_N = eps);
+  // the grid time actually used is reported in trajectory.times.
   const auto& want = options.snapshot_times();
   std::vector<std::int64_t> snap_index(want.size());
   for (std::size_t k = 0; k < want.size(); ++k) {
-    std::int64_t i = static_cast<std::int64_t>(std::ceil((1.0 - want[k]) / dt - 1e-9));
-    snap_index[k] = std::clamp<std::int64_t>(i, 0, N);
+    std::int64_t i = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::llround((1.0 - want[k]) / dt)), 0, N);
+    for (std::int64_t j : {i - 1, i + 1})
+      if (j >= 0 && j <= N && std::abs(grid_time(j) - want[k]) < std::abs(grid_time(i) - want[k])) i = j;
+    snap_index[k] = i;
   }
   SampleResult result;
   result.trajectory.requested_times = want;

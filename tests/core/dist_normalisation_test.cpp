@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dist/matrix_fisher.hpp"
@@ -134,6 +135,31 @@ TEST(Normalisation, MatrixFisherHaarMeanSymmetries) {
   EXPECT_NEAR(log_matrix_fisher_haar_mean(Eigen::Vector3d(3.1, 1.7, -0.4)), ref, 1e-11);
   EXPECT_NEAR(log_matrix_fisher_haar_mean(Eigen::Vector3d(-1.7, 0.4, 3.1)), ref, 1e-11);
   EXPECT_NEAR(log_matrix_fisher_haar_mean(Eigen::Vector3d::Zero()), 0.0, 1e-14);
+}
+
+TEST(Normalisation, MatrixFisherLargeConcentrationLaplaceLimit) {
+  // For large F the mass concentrates at R = I: with R = exp([w]_x), tr(F R) = tr F - 1/2 w^T A w + O(|w|^3),
+  // A = diag(f2 + f3, f1 + f3, f1 + f2), and Haar measure is dw / (8 pi^2) near I, so
+  //   log E_Haar exp(tr(F R)) = tr F + 3/2 log(2 pi) - 1/2 log det A - log(8 pi^2) + O(1/f).
+  // The error times the scale c must settle to a constant (first-order Laplace correction); the largest
+  // case (f = 800, 700, 600, once a hang) must return. Sign flips of two entries move the peak elsewhere.
+  auto laplace = [](const Eigen::Vector3d& f) {
+    const double detA = (f[1] + f[2]) * (f[0] + f[2]) * (f[0] + f[1]);
+    return f.sum() + 1.5 * std::log(2 * M_PI) - 0.5 * std::log(detA) - std::log(8 * M_PI * M_PI);
+  };
+  const Eigen::Vector3d shape(1.0, 0.875, 0.75);
+  std::vector<double> scaled_error;
+  for (double c : {100.0, 200.0, 400.0, 800.0}) {
+    const Eigen::Vector3d f = c * shape;
+    const double got = log_matrix_fisher_haar_mean(f);
+    ASSERT_TRUE(std::isfinite(got)) << c;
+    EXPECT_LT(std::abs(got - laplace(f)), 2.0 / (f[1] + f[2])) << c;
+    scaled_error.push_back((got - laplace(f)) * c);
+    EXPECT_NEAR(log_matrix_fisher_haar_mean(Eigen::Vector3d(-f[0], -f[1], f[2])), got, 1e-9 * got) << c;
+  }
+  // c * error -> constant: successive differences shrink (like 1/c).
+  EXPECT_LT(std::abs(scaled_error[3] - scaled_error[2]), 0.6 * std::abs(scaled_error[2] - scaled_error[1]));
+  EXPECT_LT(std::abs(scaled_error[2] - scaled_error[1]), 0.6 * std::abs(scaled_error[1] - scaled_error[0]));
 }
 
 TEST(Normalisation, MixtureOnS2) {

@@ -107,6 +107,10 @@ TEST(Sampler, ModelSamplesAndTrajectoryFile) {
   ASSERT_EQ(traj.states.size(), 3u);
   EXPECT_EQ(traj.states[1].sizes(), (std::vector<std::int64_t>{5, 1, 28, 28}));
   EXPECT_DOUBLE_EQ(traj.times[0], 1.0);
+  // Each snapshot is at the grid time nearest to the request: within half a step (dt = (1 - eps) / 10).
+  const double dt = (1.0 - opts.eps()) / 10.0;
+  for (int k = 0; k < 3; ++k) EXPECT_LE(std::abs(traj.times[k] - opts.snapshot_times()[k]), 0.5 * dt + 1e-12) << k;
+  EXPECT_DOUBLE_EQ(traj.times[1], 1.0 - 5.0 * dt);  // 0.5 is 5.005 steps from t = 1
   save_trajectory(dir / "trajectory.pt", traj, img);
   torch::Tensor back_img;
   const auto back = load_trajectory(dir / "trajectory.pt", &back_img);
