@@ -21,6 +21,7 @@ struct EquilibriumConfig {
   std::string correction = "none";            ///< applied to model:PATH drifts
   sampling::LangevinOptions langevin;
   int bins = 50;
+  std::string init = "q";                     ///< chains start from exact samples of q ("q") or uniform on M
   bool predict = true;                        ///< exact stationary laws of axial drifts (spheres)
   json to_json() const;
 };
