@@ -16,6 +16,7 @@
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/torus.hpp"
+#include "dist_test_support.hpp"
 
 using namespace rbsm;
 using namespace rbsm::dist;
@@ -24,15 +25,8 @@ using geometry::Vec;
 namespace {
 constexpr double kPi = 3.14159265358979323846;
 
-std::shared_ptr<const geometry::Manifold> manifold(const std::string& spec) {
-  return std::shared_ptr<const geometry::Manifold>(geometry::make_manifold(spec));
-}
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / ("rbsm_dist_norm_" + name);
-  std::ofstream(path) << text;
-  return path.string();
-}
+using rbsm::testing::manifold;
+using rbsm::testing::write_temp;
 
 /// Integral over S^2 of exp(log q) in spherical coordinates around e_3 (nested adaptive quadrature).
 double integrate_sphere2(const Density& q) {
