@@ -1,6 +1,7 @@
 #include "rbsm/nn/mlp.hpp"
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -169,14 +170,45 @@ MLP fit_tangent_regression(const Mat& Y, const Mat& T, const geometry::Manifold&
       for (std::int64_t b = 0; b < D; ++b) P[i][a][b] = Pi(a, b);
     }
   }
+  if (!(opt.validation_fraction >= 0 && opt.validation_fraction < 1) || opt.eval_every < 1)
+    throw InvalidArgument("fit_tangent_regression: validation_fraction must be in [0, 1) and eval_every >= 1");
+  // Held-out points for early stopping: every k-th point (k = round(1 / fraction)), when that leaves both parts.
+  std::vector<std::int64_t> fit_idx, val_idx;
+  const std::int64_t k = opt.validation_fraction > 0 ? std::llround(1.0 / opt.validation_fraction) : 0;
+  for (std::int64_t i = 0; i < n; ++i) (k > 1 && n >= 2 * k && i % k == k - 1 ? val_idx : fit_idx).push_back(i);
+  const std::int64_t n_fit = static_cast<std::int64_t>(fit_idx.size());
+  torch::Tensor yv, tv, Pv;
+  if (!val_idx.empty()) {
+    const auto v = torch::tensor(val_idx, torch::kLong);
+    yv = y.index_select(0, v), tv = t.index_select(0, v), Pv = P.index_select(0, v);
+  }
+  auto validation_loss = [&] {
+    torch::NoGradGuard no_grad;
+    const auto pred = torch::bmm(Pv, model->forward(yv).unsqueeze(-1)).squeeze(-1);
+    return (pred - tv).pow(2).sum(1).mean().item<double>();
+  };
+  double best = std::numeric_limits<double>::infinity();
+  std::vector<torch::Tensor> best_params;
+  auto keep_if_best = [&] {
+    if (val_idx.empty()) return;
+    const double v = validation_loss();
+    if (v < best) {
+      best = v;
+      torch::NoGradGuard no_grad;
+      best_params.clear();
+      for (const auto& p : model->parameters()) best_params.push_back(p.detach().clone());
+    }
+  };
+
   torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(opt.lr));
-  const std::int64_t batch = std::min(opt.batch, n);
+  const std::int64_t batch = std::min(opt.batch, n_fit);
   double tail = 0;
   std::int64_t tail_n = 0;
   for (std::int64_t step = 0; step < opt.steps; ++step) {
+    if (step % opt.eval_every == 0) keep_if_best();
     Rng rng(opt.seed, static_cast<std::uint64_t>(step) + 1);
     auto idx = torch::empty({batch}, torch::kLong);
-    for (std::int64_t b = 0; b < batch; ++b) idx[b] = static_cast<std::int64_t>(rng.uniform() * n);
+    for (std::int64_t b = 0; b < batch; ++b) idx[b] = fit_idx[static_cast<std::size_t>(rng.uniform() * n_fit)];
     const double lr = 0.5 * opt.lr * (1.0 + std::cos(M_PI * step / opt.steps));
     for (auto& g : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
     auto f = model->forward(y.index_select(0, idx));
@@ -190,6 +222,12 @@ MLP fit_tangent_regression(const Mat& Y, const Mat& T, const geometry::Manifold&
     if (step >= opt.steps - std::max<std::int64_t>(1, opt.steps / 10)) tail += l, ++tail_n;
   }
   if (final_loss) *final_loss = tail / std::max<std::int64_t>(tail_n, 1);
+  keep_if_best();
+  if (!best_params.empty()) {
+    torch::NoGradGuard no_grad;
+    auto params = model->parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(best_params[i]);
+  }
   model->eval();
   return model;
 }
