@@ -1,0 +1,214 @@
+// rbsm lid-bench: local intrinsic dimension from a score model, three ways (singular-value rule,
+// normal bundle, FLIPD), on manifolds of known dimension and optionally on a trained MNIST model
+// (docs/anatomy.md "Local intrinsic dimension benchmark"), and the reproduce experiment "lid".
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <sstream>
+
+#include <torch/torch.h>
+
+#include "cli.hpp"
+#include "rbsm/anatomy/lid_bench.hpp"
+#include "rbsm/data/images.hpp"
+#include "rbsm/error.hpp"
+#include "rbsm/io/figure.hpp"
+#include "rbsm/io/progress.hpp"
+#include "rbsm/io/run_folder.hpp"
+#include "rbsm/io/table.hpp"
+#include "rbsm/nn/checkpoint.hpp"
+#include "rbsm/nn/device.hpp"
+#include "rbsm/nn/tensor_data.hpp"
+#include "rbsm/parallel.hpp"
+
+namespace rbsm::cli {
+namespace {
+
+using anatomy::LidMethod;
+
+struct LidArgs {
+  std::string manifolds = anatomy::default_lid_manifolds(), out = "runs/lid-bench", checkpoint;
+  std::int64_t points = 32, steps = 8000, train_points = 8192, hidden = 256, layers = 3, batch = 256;
+  std::int64_t normal_samples = 0, probes = 0, chunk = 128, per_class = 2;
+  double t = 0.01, kappa = 0.1, lr = 2e-3;
+  std::string param = "x0";
+};
+
+anatomy::LidBenchOptions bench_options(const LidArgs& a) {
+  anatomy::LidBenchOptions o;
+  o.points = a.points;
+  o.train_points = a.train_points;
+  o.train.steps = a.steps;
+  o.train.batch = a.batch;
+  o.train.hidden = a.hidden;
+  o.train.layers = a.layers;
+  o.train.lr = a.lr;
+  o.train.param = anatomy::parse_time_mlp_param(a.param);
+  o.lid.t = a.t;
+  o.lid.kappa = a.kappa;
+  o.lid.normal_samples = a.normal_samples;
+  o.lid.hutchinson_probes = a.probes;
+  o.lid.chunk = a.chunk;
+  o.validate();
+  return o;
+}
+
+json method_json(const anatomy::LidMethodResult& m) {
+  return {{"method", anatomy::to_string(m.method)},
+          {"mae", std::isnan(m.mae) ? json(nullptr) : json(m.mae)},
+          {"mean_estimate", m.mean_estimate},
+          {"sd_estimate", m.sd_estimate},
+          {"seconds_per_point", m.seconds_per_point},
+          {"estimates", m.estimates}};
+}
+
+/// Figure: per-point estimates against the true dimension, MAE per manifold, seconds per point.
+void write_figure(const std::vector<anatomy::LidBenchResult>& results, const std::filesystem::path& png) {
+  io::Figure fig;
+  fig.title = "Local intrinsic dimension from a trained score model (VP, t fixed)";
+  fig.panel("estimates at held-out points", "true dimension d", "estimated dimension");
+  fig.panel("mean absolute error", "manifold (order of the table)", "MAE");
+  fig.panel("cost", "ambient dimension D", "seconds per point");
+  auto& est = fig.panels[0];  // references taken after the last panel() (it may reallocate)
+  auto& mae = fig.panels[1];
+  auto& sec = fig.panels[2];
+  sec.logy = true;
+  const char* colors[] = {"tab:blue", "tab:orange", "tab:green"};
+  double dmax = 1;
+  for (int k = 0; k < 3; ++k) {
+    io::Series pts, bars, cost;
+    const double off = 0.15 * (k - 1);
+    for (std::size_t r = 0; r < results.size(); ++r) {
+      const auto& m = results[r].methods.at(static_cast<std::size_t>(k));
+      pts.label = bars.label = cost.label = anatomy::to_string(m.method);
+      for (std::size_t i = 0; i < m.estimates.size(); ++i) {
+        pts.x.push_back(m.truth[i] + off);
+        pts.y.push_back(m.estimates[i]);
+        dmax = std::max(dmax, static_cast<double>(m.truth[i]));
+      }
+      bars.x.push_back(static_cast<double>(r + 1) + 0.27 * (k - 1));
+      bars.y.push_back(m.mae);
+      cost.x.push_back(static_cast<double>(results[r].ambient_dim));
+      cost.y.push_back(m.seconds_per_point);
+    }
+    pts.style = "points";
+    bars.style = "bar";
+    cost.style = "points";
+    pts.color = bars.color = cost.color = colors[k];
+    est.add(pts);
+    mae.add(bars);
+    sec.add(cost);
+  }
+  est.add({"d = d", {0, dmax + 1}, {0, dmax + 1}, {}, "dashed", "gray"});
+  fig.save(png);
+}
+
+json run_bench(const LidArgs& a, const Common& common) {
+  const auto options = bench_options(a);
+  const auto specs = anatomy::split_manifold_list(a.manifolds);
+  for (const auto& s : specs) {  // every spec checked before any work
+    Rng r(0);
+    anatomy::make_embedded_manifold(s, r);
+  }
+  const int threads = apply_threads(common);
+  io::RunFolder run(a.out, {{"command", "lid-bench"}, {"manifolds", specs}, {"points", a.points}, {"steps", a.steps},
+                            {"train_points", a.train_points}, {"hidden", a.hidden}, {"layers", a.layers},
+                            {"batch", a.batch}, {"lr", a.lr}, {"param", a.param}, {"t", a.t}, {"kappa", a.kappa},
+                            {"normal_samples", a.normal_samples}, {"hutchinson_probes", a.probes},
+                            {"seed", common.seed}, {"threads", threads}, {"checkpoint", a.checkpoint}});
+  io::Table table({"manifold", "spec", "true_dim", "method", "mae", "mean_estimate", "sd_estimate",
+                   "seconds_per_point", "train_seconds", "final_loss"});
+  io::Table per_point({"manifold", "point", "true_dim", "singular_value", "normal_bundle", "flipd"});
+  std::vector<anatomy::LidBenchResult> results;
+  json rows = json::array(), manifolds = json::array();
+  for (std::size_t k = 0; k < specs.size(); ++k) {
+    const std::uint64_t seed = Rng(common.seed, 100 + k)();
+    io::Progress train_bar("lid-bench: train " + specs[k], static_cast<std::size_t>(a.steps), !common.json);
+    std::unique_ptr<io::Progress> eval_bar;
+    const auto r = anatomy::run_lid_benchmark(
+        specs[k], options, seed,
+        [&](std::int64_t step, double loss) {
+          if (step % 50 == 0 || step == a.steps) {
+            std::ostringstream s;
+            s.precision(4);
+            s << "loss=" << loss;
+            train_bar.update(static_cast<std::size_t>(step), s.str());
+          }
+        },
+        [&](std::int64_t done, std::int64_t total) {
+          if (!eval_bar) {
+            train_bar.finish();
+            eval_bar = std::make_unique<io::Progress>("lid-bench: estimate", static_cast<std::size_t>(total), !common.json);
+          }
+          eval_bar->update(static_cast<std::size_t>(done));
+        });
+    if (eval_bar) eval_bar->finish();
+    json mj = json::array();
+    for (const auto& m : r.methods) {
+      const std::string method = anatomy::to_string(m.method);
+      rows.push_back({{"manifold", r.label}, {"spec", r.spec}, {"true_dim", r.mean_true_dim}, {"method", method},
+                      {"mae", m.mae}, {"mean_estimate", m.mean_estimate}, {"sd_estimate", m.sd_estimate},
+                      {"seconds_per_point", m.seconds_per_point}});
+      table.add_row_text({r.label, r.spec, io::format_double(r.mean_true_dim), method, io::format_double(m.mae),
+                          io::format_double(m.mean_estimate), io::format_double(m.sd_estimate),
+                          io::format_double(m.seconds_per_point), io::format_double(r.train_seconds),
+                          io::format_double(r.final_loss)});
+      mj.push_back(method_json(m));
+    }
+    for (std::size_t i = 0; i < r.methods[0].estimates.size(); ++i)
+      per_point.add_row_text({r.label, std::to_string(i), std::to_string(r.methods[0].truth[i]),
+                              io::format_double(r.methods[0].estimates[i]), io::format_double(r.methods[1].estimates[i]),
+                              io::format_double(r.methods[2].estimates[i])});
+    manifolds.push_back({{"manifold", r.label}, {"spec", r.spec}, {"true_dims", r.methods[0].truth},
+                         {"train_seconds", r.train_seconds}, {"final_loss", r.final_loss}, {"methods", mj}});
+    run.log("lid-bench: " + r.label + ": train " + fmt(r.train_seconds, 3) + " s, loss " + fmt(r.final_loss, 4) +
+                "; MAE singular-value " + fmt(r.methods[0].mae, 3) + ", normal-bundle " + fmt(r.methods[1].mae, 3) +
+                ", flipd " + fmt(r.methods[2].mae, 3),
+            common.json);
+    results.push_back(r);
+  }
+  table.save(run.path("lid_benchmark.csv"));
+  per_point.save(run.path("lid_estimates.csv"));
+  write_figure(results, run.path("lid_benchmark.png"));
+  json result{{"results", rows},
+              {"manifolds", manifolds},
+              {"t", a.t},
+              {"sigma_t", nn::VPSDE().sigma(a.t)},
+              {"table", run.path("lid_benchmark.csv").string()},
+              {"figure", run.path("lid_benchmark.png").string()},
+              {"out", run.dir().string()}};
+  run.write_json("result.json", result);
+  return result;
+}
+
+Register reg("lid-bench",
+             "local intrinsic dimension from a trained score model: singular-value rule, normal bundle "
+             "(Stanczuk et al.) and FLIPD (Kamkari et al.) on spheres and tori of known dimension",
+             [](CLI::App& app, const Common& common) -> Runner {
+               auto a = std::make_shared<LidArgs>();
+               app.add_option("--manifolds", a->manifolds,
+                              "';'-separated specs: sphere:d=N,D=N | torus:d=N,D=N | two-spheres:d1=N,d2=N,D=N")
+                   ->capture_default_str();
+               app.add_option("--points", a->points, "held-out points per manifold")->capture_default_str();
+               app.add_option("--steps", a->steps, "training steps per manifold")->capture_default_str();
+               app.add_option("--train-points", a->train_points, "training set size per manifold")
+                   ->capture_default_str();
+               app.add_option("--hidden", a->hidden, "MLP width")->capture_default_str();
+               app.add_option("--layers", a->layers, "MLP hidden layers")->capture_default_str();
+               app.add_option("--batch", a->batch, "training batch")->capture_default_str();
+               app.add_option("--lr", a->lr, "Adam learning rate (cosine decay)")->capture_default_str();
+               app.add_option("--param", a->param, "network output: eps (noise) or x0 (denoiser)")
+                   ->capture_default_str();
+               app.add_option("--t", a->t, "diffusion time at which all three estimators read the score")
+                   ->capture_default_str();
+               app.add_option("--kappa", a->kappa, "slack of the singular-value rule")->capture_default_str();
+               app.add_option("--normal-samples", a->normal_samples, "K of the normal-bundle method (0: 4 D)")
+                   ->capture_default_str();
+               app.add_option("--probes", a->probes, "FLIPD Hutchinson probes (0: exact trace)")->capture_default_str();
+               app.add_option("--chunk", a->chunk, "cotangents / score evaluations per pass")->capture_default_str();
+               app.add_option("--out", a->out, "output folder")->capture_default_str();
+               return [a, &common]() -> json { return run_bench(*a, common); };
+             });
+
+}  // namespace
+}  // namespace rbsm::cli
