@@ -133,7 +133,7 @@ struct TrainVaeCli {
   std::string data = "mnist", out, device = "cpu";
   std::int64_t steps = 3000, batch = 64, latent = 100, channels = 32, warmup = 100, checkpoint_every = 1000;
   int images = 0;
-  double lr = 1e-3, threshold = 0.5;
+  double lr = 1e-3, threshold = 0.5, gamma_lr_scale = 1.0;
 };
 
 Register reg_train(
@@ -147,6 +147,8 @@ Register reg_train(
       app.add_option("--batch", o->batch, "batch size (>= 2)")->capture_default_str();
       app.add_option("--lr", o->lr, "Adam learning rate (after a linear warm-up)")->capture_default_str();
       app.add_option("--warmup", o->warmup, "learning-rate warm-up steps")->capture_default_str();
+      app.add_option("--gamma-lr-scale", o->gamma_lr_scale, "the decoder's log gamma learns at lr times this")
+          ->capture_default_str();
       app.add_option("--latent", o->latent, "latent dimension L")->capture_default_str();
       app.add_option("--channels", o->channels, "width C of the first convolution (then 2C, 4C)")->capture_default_str();
       app.add_option("--threshold", o->threshold, "posterior variance below which a latent counts as used")
@@ -163,6 +165,7 @@ Register reg_train(
                               .batch_size(o->batch)
                               .lr(o->lr)
                               .warmup(o->warmup)
+                              .gamma_lr_scale(o->gamma_lr_scale)
                               .checkpoint_every(o->checkpoint_every)
                               .seed(common.seed)
                               .data(o->data);
@@ -269,7 +272,7 @@ ReportSection run_vae(const ReproduceContext& ctx) {
   // quick: a narrow network for a few minutes on 2 cores; full: the document's width class for longer.
   const auto arch = nn::VAEOptions().latent_dim(100).channels(full ? 32 : 16);
   const auto opts = nn::VAETrainOptions()
-                        .steps(full ? 12000 : 1500)
+                        .steps(full ? 6000 : 1500)
                         .batch_size(full ? 128 : 64)
                         .lr(1e-3)
                         .checkpoint_every(500)

@@ -56,6 +56,8 @@ void VAETrainOptions::validate() const {
     bad("--batch " + std::to_string(batch_size()) + ": expected a batch size >= 2 (batch normalisation)");
   if (!(lr() > 0 && std::isfinite(lr()))) bad("--lr " + std::to_string(lr()) + ": expected a positive learning rate");
   if (warmup() < 0) bad("warmup " + std::to_string(warmup()) + ": expected >= 0");
+  if (!(gamma_lr_scale() > 0 && std::isfinite(gamma_lr_scale())))
+    bad("gamma_lr_scale " + std::to_string(gamma_lr_scale()) + ": expected > 0");
   if (!(grad_clip() >= 0)) bad("grad_clip " + std::to_string(grad_clip()) + ": expected >= 0");
   if (checkpoint_every() < 1) bad("--checkpoint-every " + std::to_string(checkpoint_every()) + ": expected >= 1");
   if (log_every() < 1) bad("log_every " + std::to_string(log_every()) + ": expected >= 1");
@@ -63,7 +65,7 @@ void VAETrainOptions::validate() const {
 
 nlohmann::json VAETrainOptions::to_json() const {
   return {{"steps", steps()},         {"batch_size", batch_size()}, {"lr", lr()},
-          {"warmup", warmup()},       {"grad_clip", grad_clip()},   {"checkpoint_every", checkpoint_every()},
+          {"warmup", warmup()},       {"gamma_lr_scale", gamma_lr_scale()}, {"grad_clip", grad_clip()},   {"checkpoint_every", checkpoint_every()},
           {"log_every", log_every()}, {"seed", seed()},             {"data", data()}};
 }
 
@@ -74,6 +76,7 @@ VAETrainOptions VAETrainOptions::from_json(const nlohmann::json& j) {
         .batch_size(j.at("batch_size").get<std::int64_t>())
         .lr(j.at("lr").get<double>())
         .warmup(j.at("warmup").get<std::int64_t>())
+        .gamma_lr_scale(j.value("gamma_lr_scale", 1.0))
         .grad_clip(j.at("grad_clip").get<double>())
         .checkpoint_every(j.at("checkpoint_every").get<std::int64_t>())
         .log_every(j.at("log_every").get<std::int64_t>())
@@ -254,7 +257,16 @@ VAETrainResult train_vae(const torch::Tensor& images01, const VAEOptions& arch, 
   VAE model(arch);
   model->to(device);
   model->train();
-  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(opt.lr()));
+  // Two parameter groups: the networks at lr, the decoder's log gamma at lr * gamma_lr_scale.
+  std::vector<torch::Tensor> nets;
+  for (const auto& p : model->named_parameters(true))
+    if (p.key() != "log_gamma") nets.push_back(p.value());
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(nets, std::make_unique<torch::optim::AdamOptions>(opt.lr()));
+  groups.emplace_back(std::vector<torch::Tensor>{model->log_gamma()},
+                      std::make_unique<torch::optim::AdamOptions>(opt.lr() * opt.gamma_lr_scale()));
+  torch::optim::Adam adam(std::move(groups), torch::optim::AdamOptions(opt.lr()));
+  const double scale[2] = {1.0, opt.gamma_lr_scale()};
 
   const torch::Tensor data = images01.to(torch::kFloat32).contiguous();
   const std::int64_t n = data.size(0), B = opt.batch_size(), L = arch.latent_dim();
@@ -290,7 +302,8 @@ VAETrainResult train_vae(const torch::Tensor& images01, const VAEOptions& arch, 
       throw NumericalError("VAE training loss is " + std::to_string(loss) + " at step " + std::to_string(step + 1) +
                            "; try a smaller --lr");
     const double lr = opt.warmup() > 0 ? opt.lr() * std::min(1.0, double(step + 1) / double(opt.warmup())) : opt.lr();
-    for (auto& group : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    for (std::size_t g = 0; g < 2; ++g)
+      static_cast<torch::optim::AdamOptions&>(adam.param_groups()[g].options()).lr(lr * scale[g]);
     adam.zero_grad();
     terms.loss.backward();
     if (opt.grad_clip() > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip());

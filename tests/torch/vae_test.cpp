@@ -123,7 +123,8 @@ TEST(Vae, GaussianNllMatchesScalarLoop) {
 
 TEST(Vae, ElboDecreasesAndRunsAreDeterministic) {
   const fs::path a = temp_dir("train_a"), b = temp_dir("train_b");
-  const auto opts = rbsm::nn::VAETrainOptions().steps(120).batch_size(16).lr(3e-3).warmup(10).seed(7);
+  const auto opts =
+      rbsm::nn::VAETrainOptions().steps(120).batch_size(16).lr(3e-3).warmup(10).gamma_lr_scale(10).seed(7);
   const auto ra = rbsm::nn::train_vae(bar_images(), kTiny, opts, a, torch::kCPU);
   EXPECT_EQ(ra.step, 120);
   EXPECT_FALSE(ra.stopped);

@@ -113,6 +113,10 @@ struct VAETrainOptions {
   /// Adam learning rate (constant after a linear warm-up).
   TORCH_ARG(double, lr) = 1e-3;
   TORCH_ARG(std::int64_t, warmup) = 100;
+  /// The decoder's log gamma learns at lr * gamma_lr_scale (1: one Adam for all parameters, as in the
+  /// document). Larger values let gamma fall faster; the local dimension depends strongly on gamma
+  /// (docs/anatomy.md "VAE baseline").
+  TORCH_ARG(double, gamma_lr_scale) = 1.0;
   /// Gradient-norm clipping (0: none).
   TORCH_ARG(double, grad_clip) = 10.0;
   /// Write checkpoint.pt every this many steps (and at the end, and on a stop request).
@@ -125,7 +129,7 @@ struct VAETrainOptions {
 
  public:
   /// Throws InvalidArgument naming the bad value (steps < 1, batch_size < 1, lr not > 0 and finite,
-  /// warmup < 0, grad_clip < 0, checkpoint_every < 1, log_every < 1).
+  /// warmup < 0, gamma_lr_scale not > 0, grad_clip < 0, checkpoint_every < 1, log_every < 1).
   void validate() const;
   nlohmann::json to_json() const;
   static VAETrainOptions from_json(const nlohmann::json& j);
