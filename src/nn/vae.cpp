@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <sstream>
 
 #include "checkpoint_io.hpp"
 #include "rbsm/error.hpp"
@@ -19,6 +20,11 @@ namespace F = torch::nn::functional;
 
 namespace {
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+std::string num(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
 }  // namespace
 
 // ------------------------------------------------------------------------------ options
@@ -54,10 +60,10 @@ void VAETrainOptions::validate() const {
   if (steps() < 1) bad("--steps " + std::to_string(steps()) + ": expected at least 1 training step");
   if (batch_size() < 2)
     bad("--batch " + std::to_string(batch_size()) + ": expected a batch size >= 2 (batch normalisation)");
-  if (!(lr() > 0 && std::isfinite(lr()))) bad("--lr " + std::to_string(lr()) + ": expected a positive learning rate");
+  if (!(lr() > 0 && std::isfinite(lr()))) bad("--lr " + num(lr()) + ": expected a positive learning rate");
   if (warmup() < 0) bad("warmup " + std::to_string(warmup()) + ": expected >= 0");
   if (!(gamma_lr_scale() > 0 && std::isfinite(gamma_lr_scale())))
-    bad("gamma_lr_scale " + std::to_string(gamma_lr_scale()) + ": expected > 0");
+    bad("--gamma-lr-scale " + num(gamma_lr_scale()) + ": expected > 0");
   if (!(grad_clip() >= 0)) bad("grad_clip " + std::to_string(grad_clip()) + ": expected >= 0");
   if (checkpoint_every() < 1) bad("--checkpoint-every " + std::to_string(checkpoint_every()) + ": expected >= 1");
   if (log_every() < 1) bad("log_every " + std::to_string(log_every()) + ": expected >= 1");
@@ -351,7 +357,7 @@ torch::Tensor posterior_variances(VAEImpl& model, const torch::Tensor& images01,
 
 void check_variance_threshold(double threshold) {
   if (!(threshold > 0 && std::isfinite(threshold)))
-    throw InvalidArgument("--threshold " + std::to_string(threshold) +
+    throw InvalidArgument("--threshold " + num(threshold) +
                           ": expected a positive posterior-variance threshold (the document uses 0.5)");
 }
 
