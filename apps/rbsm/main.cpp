@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "rbsm/allocator.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/parallel.hpp"
 
@@ -75,6 +76,7 @@ std::string fmt(double v, int digits) {
 
 int main(int argc, char** argv) {
   using namespace rbsm::cli;
+  rbsm::keep_freed_memory();
   CLI::App app{"rbsm: Rao-Blackwellized score matching on manifolds, and the anatomy of trained score models.\n"
                "Every command takes --json (one JSON object on stdout), --seed and --threads."};
   app.require_subcommand(1);

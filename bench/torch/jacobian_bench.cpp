@@ -9,6 +9,8 @@
 
 #include <torch/torch.h>
 
+#include "rbsm/allocator.hpp"
+
 #include "rbsm/anatomy/analysis.hpp"
 #include "rbsm/anatomy/decomposition.hpp"
 #include "rbsm/anatomy/jacobian.hpp"
@@ -108,6 +110,7 @@ BENCHMARK(BM_AnatomyPerImage)->Arg(64)->Iterations(2)->Unit(benchmark::kSecond);
 }  // namespace
 
 int main(int argc, char** argv) {
+  rbsm::keep_freed_memory();  // as the rbsm CLI does
   const char* env = std::getenv("RBSM_BENCH_THREADS");
   torch::set_num_threads(env ? std::atoi(env) : 2);
   benchmark::Initialize(&argc, argv);

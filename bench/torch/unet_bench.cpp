@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "rbsm/allocator.hpp"
 #include "rbsm/nn/sde.hpp"
 #include "rbsm/nn/unet.hpp"
 
@@ -65,4 +66,11 @@ BENCHMARK(BM_UNetSampleStep)->Arg(64)->Unit(benchmark::kMillisecond)->Iterations
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  rbsm::keep_freed_memory();  // as the rbsm CLI does
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
