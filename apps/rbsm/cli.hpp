@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,10 @@ std::vector<ExperimentEntry>& experiments();
 struct RegisterExperiment {
   RegisterExperiment(std::string name, int order, Experiment run);
 };
+
+/// The checkpoint of the reproduce experiment "mnist" (cmd_torch_mnist.cpp): OUT/mnist/run/checkpoint.pt,
+/// else the first checkpoint.pt under OUT/mnist (sorted paths); none if it has not run.
+std::optional<std::filesystem::path> find_mnist_checkpoint(const std::filesystem::path& out);
 
 /// Formats a number for the report table.
 std::string fmt(double v, int digits = 4);

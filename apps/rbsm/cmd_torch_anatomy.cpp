@@ -173,20 +173,6 @@ json run_checkpoint(const AnatomyArgs& a, const Common& common) {
 }
 
 // ------------------------------------------------------------------ reproduce experiment "anatomy"
-/// The checkpoint of the "mnist" experiment (cmd_torch_mnist.cpp): OUT/mnist/run/checkpoint.pt, else the
-/// first checkpoint.pt under OUT/mnist (sorted paths).
-std::optional<std::filesystem::path> find_mnist_checkpoint(const std::filesystem::path& out) {
-  namespace fs = std::filesystem;
-  const fs::path dir = out / "mnist";
-  if (fs::is_regular_file(dir / "run" / "checkpoint.pt")) return dir / "run" / "checkpoint.pt";
-  if (!fs::is_directory(dir)) return std::nullopt;
-  std::vector<fs::path> found;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().filename() == "checkpoint.pt") found.push_back(e.path());
-  if (found.empty()) return std::nullopt;
-  std::sort(found.begin(), found.end());
-  return found.front();
-}
 
 /// The document's sigma_t (Appendix A.2) at its five times.
 std::string document_sigma(double t) {
@@ -330,4 +316,18 @@ Register reg("anatomy",
              });
 
 }  // namespace
+
+std::optional<std::filesystem::path> find_mnist_checkpoint(const std::filesystem::path& out) {
+  namespace fs = std::filesystem;
+  const fs::path dir = out / "mnist";
+  if (fs::is_regular_file(dir / "run" / "checkpoint.pt")) return dir / "run" / "checkpoint.pt";
+  if (!fs::is_directory(dir)) return std::nullopt;
+  std::vector<fs::path> found;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().filename() == "checkpoint.pt") found.push_back(e.path());
+  if (found.empty()) return std::nullopt;
+  std::sort(found.begin(), found.end());
+  return found.front();
+}
+
 }  // namespace rbsm::cli

@@ -42,6 +42,22 @@ ScoreField model_score_field(const nn::LoadedScoreModel& model, double t) {
   return f;
 }
 
+TimeScoreModel model_time_score(const nn::LoadedScoreModel& model) {
+  if (!model.net) throw InvalidArgument("model_time_score: no network loaded");
+  TimeScoreModel m;
+  const std::int64_t c = model.channels, h = model.height, w = model.width;
+  m.dim = c * h * w;
+  m.sde = model.sde;
+  m.dtype = model_dtype(model);
+  m.description = "score model (" + shape_text(model) + ")";
+  const nn::LoadedScoreModel* p = &model;
+  m.score = [p, c, h, w, dtype = m.dtype](const torch::Tensor& x, const torch::Tensor& t) {
+    const auto xi = x.to(p->device, dtype).reshape({x.size(0), c, h, w});
+    return p->score(xi, t.to(p->device, dtype)).reshape({x.size(0), c * h * w}).to(x.device(), x.scalar_type());
+  };
+  return m;
+}
+
 torch::Tensor flatten_images(const nn::LoadedScoreModel& model, const torch::Tensor& images) {
   const std::int64_t c = model.channels, h = model.height, w = model.width;
   if (images.dim() != 4 || images.size(1) != c || images.size(2) != h || images.size(3) != w)

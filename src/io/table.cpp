@@ -1,11 +1,28 @@
 #include "rbsm/io/table.hpp"
 
 #include <cstdio>
+#include <cstdlib>
+#include <sstream>
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 
 namespace rbsm::io {
+
+std::vector<std::vector<double>> read_csv_numbers(const std::filesystem::path& path) {
+  std::vector<std::vector<double>> rows;
+  std::istringstream in(read_file(path));
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<double> row;
+    std::istringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) row.push_back(std::strtod(cell.c_str(), nullptr));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
 
 std::string format_double(double v) {
   char buf[40];

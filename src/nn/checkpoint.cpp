@@ -17,7 +17,7 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 // ------------------------------------------------------------------ archive plumbing
 namespace detail {
 
-OpenedCheckpoint open_checkpoint(const fs::path& file) {
+OpenedCheckpoint open_checkpoint(const fs::path& file, const std::string& format_tag, const std::string& kind) {
   OpenedCheckpoint ckpt;
   ckpt.path = file;
   if (!fs::is_regular_file(file)) throw IoError("checkpoint " + file.string() + " does not exist");
@@ -27,12 +27,13 @@ OpenedCheckpoint open_checkpoint(const fs::path& file) {
     throw IoError("checkpoint " + file.string() + " is truncated or corrupt (" + first_line(e.what_without_backtrace()) +
                   ")");
   }
+  const std::string not_ours = "checkpoint " + file.string() + " is not an rbsm " + kind + " checkpoint (";
   c10::IValue format, config;
   try {
-    if (!ckpt.archive.try_read("format", format) || !format.isString() ||
-        format.toStringRef() != kScoreModelFormat)
-      throw IoError("checkpoint " + file.string() + " is not an rbsm score-model checkpoint (expected format " +
-                    kScoreModelFormat + ")");
+    if (!ckpt.archive.try_read("format", format) || !format.isString())
+      throw IoError(not_ours + "no format tag; expected " + format_tag + ")");
+    if (format.toStringRef() != format_tag)
+      throw IoError(not_ours + "format " + format.toStringRef() + ", expected " + format_tag + ")");
     if (!ckpt.archive.try_read("config", config) || !config.isString())
       throw IoError("checkpoint " + file.string() + " has no config");
     ckpt.config = nlohmann::json::parse(config.toStringRef());
@@ -120,11 +121,11 @@ fs::path resolve_checkpoint(const fs::path& run_or_file) {
 }
 
 nlohmann::json read_checkpoint_config(const fs::path& run_or_file) {
-  return detail::open_checkpoint(resolve_checkpoint(run_or_file)).config;
+  return detail::open_checkpoint(resolve_checkpoint(run_or_file), kScoreModelFormat, "score-model").config;
 }
 
 LoadedScoreModel load_score_model(const fs::path& run_or_file, torch::Device device, bool use_ema) {
-  auto ckpt = detail::open_checkpoint(resolve_checkpoint(run_or_file));
+  auto ckpt = detail::open_checkpoint(resolve_checkpoint(run_or_file), kScoreModelFormat, "score-model");
   LoadedScoreModel m;
   UNetOptions arch;
   try {

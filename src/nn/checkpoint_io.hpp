@@ -1,7 +1,7 @@
 #pragma once
-// Private to src/nn: reading and writing the parts of a score-model checkpoint (format in
-// include/rbsm/nn/checkpoint.hpp). Used by checkpoint.cpp (loading for inference) and train.cpp
-// (writing and resuming).
+// Private to src/nn: reading and writing the parts of an rbsm checkpoint (score-model format in
+// include/rbsm/nn/checkpoint.hpp). Used by checkpoint.cpp (loading for inference), train.cpp
+// (writing and resuming) and vae.cpp (opening VAE checkpoints).
 #include <filesystem>
 #include <string>
 
@@ -11,13 +11,14 @@
 namespace rbsm::nn::detail {
 
 /// An opened checkpoint: the archive and its parsed config. Throws IoError (one line) for a missing,
-/// truncated or corrupt file, or one that is not an rbsm score-model checkpoint.
+/// truncated or corrupt file, or one whose format tag is not `format` ("is not an rbsm <kind> checkpoint").
 struct OpenedCheckpoint {
   std::filesystem::path path;
   torch::serialize::InputArchive archive;
   nlohmann::json config;
 };
-OpenedCheckpoint open_checkpoint(const std::filesystem::path& file);
+OpenedCheckpoint open_checkpoint(const std::filesystem::path& file, const std::string& format,
+                                 const std::string& kind);
 
 /// Copies the tensors stored under `key` into `module`'s parameters and buffers; throws IoError naming
 /// the first missing tensor or shape mismatch ("another architecture").

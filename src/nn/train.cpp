@@ -110,16 +110,8 @@ const std::vector<std::string> kMetricColumns{"step", "loss", "loss_avg", "lr", 
 std::vector<std::vector<double>> read_metrics(const fs::path& file, std::int64_t up_to_step) {
   std::vector<std::vector<double>> rows;
   if (!fs::exists(file)) return rows;
-  std::istringstream in(io::read_file(file));
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::vector<double> row;
-    std::istringstream cells(line);
-    std::string cell;
-    while (std::getline(cells, cell, ',')) row.push_back(std::strtod(cell.c_str(), nullptr));
-    if (row.size() == kMetricColumns.size() && row[0] <= static_cast<double>(up_to_step)) rows.push_back(row);
-  }
+  for (auto& row : io::read_csv_numbers(file))
+    if (row.size() == kMetricColumns.size() && row[0] <= static_cast<double>(up_to_step)) rows.push_back(std::move(row));
   return rows;
 }
 
@@ -154,7 +146,7 @@ TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& 
   TrainResult result;
   const fs::path ckpt_file = out / "checkpoint.pt";
   if (resume) {
-    ckpt = detail::open_checkpoint(resolve_checkpoint(out));
+    ckpt = detail::open_checkpoint(resolve_checkpoint(out), kScoreModelFormat, "score-model");
     try {
       arch = UNetOptions::from_json(ckpt->config.at("unet"));
       sde.beta_min = ckpt->config.at("sde").at("beta_min").get<double>();

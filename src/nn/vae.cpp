@@ -192,30 +192,7 @@ void save_vae(const fs::path& file, VAEImpl& model, const nlohmann::json& config
 
 LoadedVAE load_vae(const fs::path& run_or_file, torch::Device device) {
   const fs::path file = resolve_checkpoint(run_or_file);  // IoError: missing folder, file or checkpoint.pt
-  detail::OpenedCheckpoint ckpt;
-  ckpt.path = file;
-  try {
-    ckpt.archive.load_from(file.string());
-  } catch (const c10::Error& e) {
-    throw IoError("checkpoint " + file.string() + " is truncated or corrupt (" +
-                  first_line(e.what_without_backtrace()) + ")");
-  }
-  c10::IValue format, config;
-  try {
-    if (!ckpt.archive.try_read("format", format) || !format.isString())
-      throw IoError("checkpoint " + file.string() + " is not an rbsm VAE checkpoint (no format tag; expected " +
-                    kVAEFormat + ")");
-    if (format.toStringRef() != kVAEFormat)
-      throw IoError("checkpoint " + file.string() + " is not an rbsm VAE checkpoint (format " + format.toStringRef() +
-                    ", expected " + kVAEFormat + ")");
-    if (!ckpt.archive.try_read("config", config) || !config.isString())
-      throw IoError("checkpoint " + file.string() + " has no config");
-    ckpt.config = nlohmann::json::parse(config.toStringRef());
-  } catch (const c10::Error& e) {
-    throw IoError("checkpoint " + file.string() + " is corrupt (" + first_line(e.what_without_backtrace()) + ")");
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError("checkpoint " + file.string() + " has a malformed config (" + e.what() + ")");
-  }
+  auto ckpt = detail::open_checkpoint(file, kVAEFormat, "VAE");
   LoadedVAE loaded;
   VAEOptions arch;
   try {

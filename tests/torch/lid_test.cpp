@@ -9,7 +9,9 @@
 #include "rbsm/anatomy/lid.hpp"
 #include "rbsm/anatomy/lid_bench.hpp"
 #include "rbsm/anatomy/lid_data.hpp"
+#include "rbsm/anatomy/model_field.hpp"
 #include "rbsm/error.hpp"
+#include "diffusion_fixtures.hpp"
 
 namespace rbsm::anatomy {
 namespace {
@@ -128,6 +130,38 @@ TEST(Lid, OptionsAndMethodNamesAreChecked) {
   EXPECT_THROW(o.validate(), InvalidArgument);
   EXPECT_EQ(parse_lid_method("flipd"), LidMethod::Flipd);
   EXPECT_THROW(parse_lid_method("mle"), InvalidArgument);
+}
+
+// An image score model as a TimeScoreModel (what `lid-bench --checkpoint` runs the estimators on):
+// row i of the flattened output is the model's score of image i at its own time t_i, in x's dtype.
+TEST(LidModel, ImageModelAsTimeScoreIsItsScoreRowByRow) {
+  torch::manual_seed(3);
+  nn::LoadedScoreModel m;
+  m.net = nn::UNet(nn::testing::tiny_unet()).ptr();
+  m.net->eval();
+  {  // random weights everywhere (a fresh U-Net's output convolution is zero, so its score would be 0)
+    torch::NoGradGuard no_grad;
+    for (auto& p : m.net->parameters()) p.normal_(0.0, 0.1);
+  }
+  for (auto& p : m.net->parameters()) p.set_requires_grad(false);
+  const auto ts = model_time_score(m);
+  EXPECT_EQ(ts.dim, 784);
+  EXPECT_EQ(ts.dtype, torch::kFloat32);
+  const auto x = torch::randn({3, 1, 28, 28});
+  const auto t = torch::tensor({0.01, 0.3, 0.7}, torch::kFloat64);
+  const auto flat = ts.score(x.reshape({3, 784}).to(torch::kFloat64), t);
+  ASSERT_EQ(flat.sizes(), (std::vector<std::int64_t>{3, 784}));
+  EXPECT_EQ(flat.scalar_type(), torch::kFloat64);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    const auto own = m.score(x.narrow(0, i, 1), t[i].item<double>()).reshape({784}).to(torch::kFloat64);
+    EXPECT_LT((flat[i] - own).abs().max().item<double>(), 1e-5 * (1 + own.abs().max().item<double>())) << "row " << i;
+  }
+  EXPECT_GT(flat.abs().max().item<double>(), 1e-2);  // a non-trivial score
+  // the times are not interchangeable: row 0 at t = 0.7 differs
+  const auto other = m.score(x.narrow(0, 0, 1), 0.7).reshape({784}).to(torch::kFloat64);
+  EXPECT_GT((flat[0] - other).abs().max().item<double>(), 1e-3);
+  // no network -> a one-line error
+  EXPECT_THROW(model_time_score(nn::LoadedScoreModel{}), InvalidArgument);
 }
 
 TEST(LidData, SamplersLieOnTheirManifolds) {

@@ -14,6 +14,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/table.hpp"
 #include "rbsm/nn/classifier.hpp"
 #include "rbsm/nn/vae.hpp"
 
@@ -40,21 +41,6 @@ torch::Tensor bar_images() {
       x[i][0].narrow(1, pos, 3).fill_(1.0);
   }
   return x;
-}
-
-std::vector<std::vector<double>> read_csv(const fs::path& file) {
-  std::vector<std::vector<double>> rows;
-  std::istringstream in(rbsm::io::read_file(file));
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::vector<double> r;
-    std::istringstream cells(line);
-    std::string c;
-    while (std::getline(cells, c, ',')) r.push_back(std::strtod(c.c_str(), nullptr));
-    rows.push_back(r);
-  }
-  return rows;
 }
 
 const auto kTiny = VAEOptions().latent_dim(8).channels(4);
@@ -128,7 +114,7 @@ TEST(Vae, ElboDecreasesAndRunsAreDeterministic) {
   const auto ra = rbsm::nn::train_vae(bar_images(), kTiny, opts, a, torch::kCPU);
   EXPECT_EQ(ra.step, 120);
   EXPECT_FALSE(ra.stopped);
-  const auto rows = read_csv(a / "metrics.csv");
+  const auto rows = rbsm::io::read_csv_numbers(a / "metrics.csv");
   ASSERT_EQ(rows.size(), 12u);  // log_every 10
   // columns: step, loss, recon, kl, log_gamma, lr, seconds
   const double first = rows.front()[1], last = rows.back()[1];

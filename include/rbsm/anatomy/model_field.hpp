@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include "rbsm/anatomy/analysis.hpp"
+#include "rbsm/anatomy/lid.hpp"
 #include "rbsm/anatomy/report.hpp"
 #include "rbsm/anatomy/score_field.hpp"
 #include "rbsm/nn/checkpoint.hpp"
@@ -20,6 +21,11 @@ namespace rbsm::anatomy {
 /// the model's dtype on its device; sigma = sigma_t of the model's SDE. Throws InvalidArgument for t
 /// outside (0, 1].
 ScoreField model_score_field(const nn::LoadedScoreModel& model, double t);
+
+/// The model as a time-conditioned score on flattened images (x [n, D], t [n]; D = c * h * w), for the
+/// local-dimension estimators of lid.hpp. Evaluated in the model's dtype on its device; the result has
+/// x's dtype and device. The model must outlive the returned object's score.
+TimeScoreModel model_time_score(const nn::LoadedScoreModel& model);
 
 /// Flattens images [n, c, h, w] of the model's shape to [n, c * h * w]; throws InvalidArgument naming
 /// the shape (e.g. an image of the wrong size) otherwise.

@@ -24,6 +24,10 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+/// Reads the numeric rows of a CSV file with one header line (as Table::save writes it): each cell
+/// parsed with strtod (text cells read as 0). Throws IoError if the file cannot be read.
+std::vector<std::vector<double>> read_csv_numbers(const std::filesystem::path& path);
+
 /// Formats a double with 17 significant digits (round-trips exactly).
 std::string format_double(double v);
 
