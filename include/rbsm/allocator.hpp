@@ -7,6 +7,8 @@
 // time was system time before this). keep_freed_memory() lets the heap keep what it has freed: blocks up to
 // 32 MB come from the heap, and freed memory is reused instead of returned. Peak memory is unchanged;
 // the resident size stays at the peak. Call it once, at the start of main(); a no-op off glibc.
+#include <cstdlib>  // defines __GLIBC__ on glibc (via features.h) before the test below
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
