@@ -36,6 +36,16 @@ struct LidArgs {
   std::string param = "x0", data = "mnist", device = "cpu";
 };
 
+anatomy::LidOptions lid_options(const LidArgs& a) {
+  anatomy::LidOptions lid;
+  lid.t = a.t;
+  lid.kappa = a.kappa;
+  lid.normal_samples = a.normal_samples;
+  lid.hutchinson_probes = a.probes;
+  lid.chunk = a.chunk;
+  return lid;
+}
+
 anatomy::LidBenchOptions bench_options(const LidArgs& a) {
   anatomy::LidBenchOptions o;
   o.points = a.points;
@@ -46,11 +56,7 @@ anatomy::LidBenchOptions bench_options(const LidArgs& a) {
   o.train.layers = a.layers;
   o.train.lr = a.lr;
   o.train.param = anatomy::parse_time_mlp_param(a.param);
-  o.lid.t = a.t;
-  o.lid.kappa = a.kappa;
-  o.lid.normal_samples = a.normal_samples;
-  o.lid.hutchinson_probes = a.probes;
-  o.lid.chunk = a.chunk;
+  o.lid = lid_options(a);
   o.validate();
   return o;
 }
@@ -188,12 +194,7 @@ json run_bench(const LidArgs& a, const Common& common) {
 /// the held-out split, so the choice depends on nothing but the data), read from a trained VP-SDE
 /// score model at x_0 (alpha_t x_0 for the Jacobian rules; perturbed points for the normal bundle).
 json run_images(const LidArgs& a, const Common& common) {
-  anatomy::LidOptions lid;
-  lid.t = a.t;
-  lid.kappa = a.kappa;
-  lid.normal_samples = a.normal_samples;
-  lid.hutchinson_probes = a.probes;
-  lid.chunk = a.chunk;
+  const anatomy::LidOptions lid = lid_options(a);
   lid.validate();
   if (a.per_class < 1) throw InvalidArgument("--per-class " + std::to_string(a.per_class) + ", expected >= 1");
   const auto model = nn::load_score_model(a.checkpoint, nn::parse_device(a.device));
@@ -208,8 +209,7 @@ json run_images(const LidArgs& a, const Common& common) {
                             {"normal_samples", a.normal_samples}, {"hutchinson_probes", a.probes},
                             {"chunk", a.chunk}, {"seed", common.seed}, {"threads", threads}, {"device", a.device}});
   const auto score = anatomy::model_time_score(model);
-  const torch::Tensor x01 = nn::images_to_tensor(set);  // [n, 1, h, w] in [0, 1]
-  const torch::Tensor x0 = nn::to_model_space(x01).reshape({x01.size(0), -1}).to(torch::kFloat64).contiguous();
+  const torch::Tensor images = nn::images_to_tensor(set);  // [n, 1, h, w] in [0, 1]
   std::vector<std::vector<int>> members(10);
   for (int i = 0; i < set.size(); ++i) {
     const int y = set.labels[i];
@@ -233,11 +233,14 @@ json run_images(const LidArgs& a, const Common& common) {
   for (int c = 0; c < 10; ++c) {
     if (members[c].empty()) continue;
     const auto n = static_cast<std::int64_t>(members[c].size());
-    Eigen::MatrixXd points(n, score.dim);
-    for (std::int64_t k = 0; k < n; ++k) {
-      const auto row = x0[members[c][k]];
-      points.row(k) = Eigen::Map<const Eigen::RowVectorXd>(row.data_ptr<double>(), score.dim);
-    }
+    // only the chosen digits, in model space, as an n x D double matrix
+    const torch::Tensor x0 = nn::to_model_space(images.index_select(0, torch::tensor(members[c], torch::kInt64)))
+                                 .reshape({n, score.dim})
+                                 .to(torch::kFloat64)
+                                 .contiguous();
+    const Eigen::MatrixXd points =
+        Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+            x0.data_ptr<double>(), n, score.dim);
     const auto methods = anatomy::evaluate_lid(score, points, {}, lid, Rng(common.seed, 200 + c)(),
                                                [&](std::int64_t done, std::int64_t) {
                                                  bar.update(static_cast<std::size_t>(before + done));
