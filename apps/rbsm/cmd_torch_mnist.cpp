@@ -96,7 +96,8 @@ ReportSection run_mnist(const ReproduceContext& ctx) {
   auto& p = fig.panel("DSM loss (eps-MSE, sigma_t^2-weighted)", "step", "loss (mean over 10 steps)");
   p.logy = true;
   io::Series s{"loss", {}, {}};
-  for (const auto& r : io::read_csv_numbers(run / "metrics.csv"))
+  const auto metrics = io::read_csv_numbers(run / "metrics.csv");  // read once: loss curve, final loss, time
+  for (const auto& r : metrics)
     if (r.size() >= 3) {
       s.x.push_back(r[0]);
       s.y.push_back(r[2]);
@@ -128,7 +129,6 @@ ReportSection run_mnist(const ReproduceContext& ctx) {
   sec.rows.push_back({"training steps x batch", "540,000 x 2,048", std::to_string(model.step) + " x " +
                       std::to_string(prof.train.batch_size()), ctx.profile + " profile"});
   sec.rows.push_back({"U-Net parameters", "not stated", std::to_string(params), ""});
-  const auto metrics = io::read_csv_numbers(run / "metrics.csv");
   const double final_loss = metrics.empty() ? NAN : metrics.back()[2];
   // metrics.csv's `seconds` is cumulative over every resumed part of the run
   if (!metrics.empty() && metrics.back().size() >= 5) train_seconds = metrics.back()[4];
