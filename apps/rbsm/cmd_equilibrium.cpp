@@ -186,6 +186,11 @@ EquilibriumOutcome run_equilibrium(const EquilibriumConfig& cfg, const std::func
 
   // Build and check every drift before anything runs (bad input fails fast, with one line).
   std::vector<sampling::Drift> built;
+  if (cfg.langevin.metropolis && !sampling::is_sphere(*M))  // off spheres only `true` has a potential:
+    for (const auto& name : cfg.drifts)                     // say so before tabulating anything
+      if (name != "true")
+        throw InvalidArgument("langevin: --mala needs a drift with a known potential (true, or an axial drift on a "
+                              "sphere); '" + name + "' has none");
   for (const auto& name : cfg.drifts) {
     built.push_back(build_drift(name, *q, cfg.sigma, cfg.correction, dopt));
     sampling::check_langevin_options(*M, built.back(), cfg.langevin);
@@ -299,7 +304,7 @@ Register reg(
       app.add_option("--step-size", cfg->langevin.step_size, "Euler-Maruyama step h")->capture_default_str();
       app.add_option("--burn-in", cfg->langevin.burn_in, "steps discarded (-1: steps/2)")->capture_default_str();
       app.add_option("--record-every", cfg->langevin.record_every, "thinning")->capture_default_str();
-      app.add_flag("--mala", cfg->langevin.metropolis, "Metropolis-adjusted (spheres; drifts with a potential)");
+      app.add_flag("--mala", cfg->langevin.metropolis, "Metropolis-adjusted (drifts with a known potential: true, and every axial drift on a sphere)");
       app.add_option("--init", cfg->init, "initial states: q (exact samples of the target density) or uniform")
           ->check(CLI::IsMember({"q", "uniform"}))
           ->capture_default_str();

@@ -19,6 +19,17 @@ class Rng {
     for (auto& s : s_) s = splitmix64(x);
   }
 
+  /// The generator's four state words (to run several streams in SIMD lanes, sampling/ziggurat.hpp);
+  /// `from_state` continues the stream from them. The normal() spare is not part of it.
+  void get_state(std::uint64_t out[4]) const {
+    for (int k = 0; k < 4; ++k) out[k] = s_[k];
+  }
+  static Rng from_state(const std::uint64_t state[4]) {
+    Rng r;
+    for (int k = 0; k < 4; ++k) r.s_[k] = state[k];
+    return r;
+  }
+
   static constexpr result_type min() { return 0; }
   static constexpr result_type max() { return std::numeric_limits<result_type>::max(); }
 

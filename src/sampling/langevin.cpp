@@ -1,7 +1,9 @@
 #include "rbsm/sampling/langevin.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/sphere.hpp"
@@ -46,6 +48,24 @@ Drift axial_drift(std::string name, const Vec& mu, Table1D g) {
   return d;
 }
 
+Vec retraction_inverse(const geometry::Manifold& manifold, const Vec& y, const Vec& z) {
+  // w = E_y a with E_z^T (y + E_y a - z) = 0: the displacement y + w - z is normal to M at z
+  const Mat Ey = manifold.tangent_frame(y), Ez = manifold.tangent_frame(z);
+  const Mat A = Ez.transpose() * Ey;
+  return Ey * A.fullPivLu().solve(Ez.transpose() * (z - y));
+}
+
+double retraction_log_jacobian(const geometry::Manifold& manifold, const Vec& z, const Vec& v) {
+  // d pi(x) = (I - W_{x - y})^{-1} P_T(y) at x = z + v, y = pi(x); restricted to T_z M and read in the
+  // orthonormal frames E_z, E_y its determinant is det(E_y^T E_z) / det(I - E_y^T W_{x - y} E_y).
+  const Vec x = z + v, y = manifold.project(x);
+  const Mat Ez = manifold.tangent_frame(z), Ey = manifold.tangent_frame(y);
+  const int d = manifold.dim();
+  const Mat S = Ey.transpose() * manifold.weingarten(y, x - y) * Ey;
+  const Mat I = Mat::Identity(d, d);
+  return std::log(std::abs((Ey.transpose() * Ez).determinant())) - std::log(std::abs((I - S).determinant()));
+}
+
 bool is_sphere(const geometry::Manifold& manifold) {
   return dynamic_cast<const geometry::Sphere*>(&manifold) != nullptr;
 }
@@ -73,8 +93,6 @@ void check_langevin_options(const geometry::Manifold& manifold, const Drift& dri
     if (!drift.log_target)
       throw InvalidArgument("langevin: --mala needs a drift with a known potential (true, or an axial drift on a "
                             "sphere); '" + drift.name + "' has none");
-    if (!is_sphere(manifold))
-      throw InvalidArgument("langevin: --mala is implemented for spheres only, not " + manifold.spec());
   }
   if (o.initial && (o.initial->rows() != o.chains || o.initial->cols() != manifold.ambient_dim()))
     throw InvalidArgument("langevin: initial states must be chains x D");
@@ -158,6 +176,157 @@ struct SphereChain {
   }
 };
 
+// ------------------------------------------------------------------ the sphere fast path in SIMD lanes
+// kLanes chains advance in lockstep, chain c in lane c - c0 of its block, each lane with the state of
+// its own stream Rng(seed, c). Every lane does exactly the scalar SphereChain::step arithmetic (same
+// operations in the same order, no FMA contraction: the "avx2" clone does not enable FMA), so the
+// samples are bit-identical to one chain at a time, on every CPU (test Langevin.SimdLanesMatchScalar).
+constexpr int kLanes = 4;
+// The lane helpers pass 32-byte vectors by value; they are always inlined, so no call ABI is involved.
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef std::uint64_t U64x __attribute__((vector_size(8 * kLanes)));
+typedef double F64x __attribute__((vector_size(8 * kLanes)));
+
+/// True when every lane of a comparison mask is set.
+template <class Mask>
+[[gnu::always_inline]] inline bool all_set(Mask m) {
+  auto acc = m[0];
+  for (int l = 1; l < kLanes; ++l) acc &= m[l];
+  return acc != 0;
+}
+
+/// One F64x per coordinate: std::vector<F64x> would drop the vector type's alignment (GCC ignores
+/// attributes on template arguments), so the lanes are wrapped in an aligned struct.
+struct alignas(sizeof(F64x)) Lanes {
+  F64x v;
+};
+
+/// kLanes xoshiro256** generators, one per lane (rbsm::Rng's update, lane-wise).
+struct LaneRng {
+  U64x s[4];
+
+  [[gnu::always_inline]] static U64x rotl(U64x x, int k) { return (x << k) | (x >> (64 - k)); }
+  [[gnu::always_inline]] U64x next() {
+    const U64x x5 = (s[1] << 2) + s[1];  // * 5 and * 9 as shifts (no 64-bit vector multiply in AVX2)
+    const U64x rot = rotl(x5, 7);
+    const U64x result = (rot << 3) + rot;
+    const U64x t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+  }
+  /// The stream of lane l, and back (through a copy: indexing the vectors with a variable lane
+  /// would keep the state out of registers in the hot loop).
+  Rng lane(int l) const {
+    std::uint64_t all[4][kLanes], st[4];
+    std::memcpy(all, s, sizeof all);
+    for (int k = 0; k < 4; ++k) st[k] = all[k][l];
+    return Rng::from_state(st);
+  }
+  void set_lane(int l, const Rng& rng) {
+    std::uint64_t all[4][kLanes], st[4];
+    std::memcpy(all, s, sizeof all);
+    rng.get_state(st);
+    for (int k = 0; k < 4; ++k) all[k][l] = st[k];
+    std::memcpy(s, all, sizeof all);
+  }
+};
+
+/// Exact double of integers below 2^53 (vector int64 -> double needs AVX-512): two 26/27-bit halves
+/// through the 2^52 exponent trick; each step is exact, so this equals static_cast<double>.
+[[gnu::always_inline]] inline F64x to_double53(U64x u) {
+  const U64x magic = U64x{} + 0x4330000000000000ULL;
+  const F64x two52 = F64x{} + 0x1p52;
+  const F64x hi = (F64x)((u >> 26) | magic) - two52;
+  const F64x lo = (F64x)((u & (U64x{} + ((1ULL << 26) - 1))) | magic) - two52;
+  return hi * 0x1p26 + lo;
+}
+
+/// One N(0, 1) per lane: Ziggurat::operator() lane-wise; the rare misses finish in scalar code.
+[[gnu::always_inline]] inline F64x lane_normals(LaneRng& r, const Ziggurat& zig) {
+  const U64x bits = r.next();
+  F64x w = {}, edge = {};
+  for (int l = 0; l < kLanes; ++l) {
+    const int i = static_cast<int>(bits[l] & 0xff);
+    w[l] = zig.w(i);
+    edge[l] = zig.edge(i);
+  }
+  const F64x x = to_double53(bits >> 11) * w;
+  const auto inside = x < edge;  // -1 in the lanes inside their rectangle
+  F64x out = (F64x)((U64x)x ^ ((bits & 0x100) << 55));
+  if (__builtin_expect(!all_set(inside), 0)) {
+    for (int l = 0; l < kLanes; ++l) {
+      if (inside[l]) continue;
+      Rng rng = r.lane(l);
+      out[l] = zig.slow(rng, bits[l]);
+      r.set_lane(l, rng);
+    }
+  }
+  return out;
+}
+
+struct SphereBlockJob {
+  const geometry::Manifold* manifold;
+  const LangevinOptions* o;
+  const double* mu;
+  const Table1D* g;
+  int D, records_per_chain;
+  double h, s;
+  Mat* samples;
+};
+
+/// Chains [c0, c0 + kLanes) of the unadjusted sphere fast path (lanes beyond o.chains run and are
+/// dropped). Returns the number of real chains in the block.
+__attribute__((target_clones("avx2", "default"))) int run_sphere_block(const SphereBlockJob& job, std::size_t c0) {
+  const LangevinOptions& o = *job.o;
+  const int D = job.D;
+  const Ziggurat& zig = Ziggurat::instance();
+  const int active = static_cast<int>(std::min<std::size_t>(kLanes, o.chains - c0));
+  std::vector<Lanes> z(D), y(D), xi(D);
+  LaneRng r;
+  for (int l = 0; l < kLanes; ++l) {
+    const std::size_t c = c0 + l;
+    Rng rng(o.seed, c);
+    const Vec z0 = o.initial && l < active ? Vec(o.initial->row(c).transpose()) : job.manifold->sample_uniform(rng);
+    for (int j = 0; j < D; ++j) z[j].v[l] = z0[j];
+    r.set_lane(l, rng);
+  }
+  const double h = job.h, s = job.s;
+  int rec = 0;
+  for (int k = 0; k < o.steps; ++k) {
+    F64x t = {}, xz = {};
+    for (int j = 0; j < D; ++j) {
+      xi[j].v = lane_normals(r, zig);
+      t += job.mu[j] * z[j].v;
+      xz += xi[j].v * z[j].v;
+    }
+    F64x a = {};
+    for (int l = 0; l < kLanes; ++l) a[l] = h * (*job.g)(t[l]);
+    const F64x c = -a * t - s * xz;
+    F64x n2 = {};
+    for (int j = 0; j < D; ++j) {
+      const F64x v = z[j].v + a * job.mu[j] + s * xi[j].v + c * z[j].v;
+      y[j].v = v;
+      n2 += v * v;
+    }
+    F64x inv = {};
+    for (int l = 0; l < kLanes; ++l) inv[l] = 1.0 / std::sqrt(n2[l]);
+    for (int j = 0; j < D; ++j) z[j].v = y[j].v * inv;
+    if (k >= o.burn_in && (k + 1 - o.burn_in) % o.record_every == 0 && rec < job.records_per_chain) {
+      for (int l = 0; l < active; ++l) {
+        const Eigen::Index row = static_cast<Eigen::Index>(c0 + l) * job.records_per_chain + rec;
+        for (int j = 0; j < D; ++j) (*job.samples)(row, j) = z[j].v[l];
+      }
+      ++rec;
+    }
+  }
+  return active;
+}
+
 }  // namespace
 
 LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& o_in) {
@@ -175,6 +344,17 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
   const Table1D G = fast && o.metropolis ? drift.axial->g.antiderivative() : Table1D();
   std::atomic<long long> accepted{0};
   std::atomic<std::size_t> done{0};
+
+  if (fast && !o.metropolis && o.simd) {
+    const SphereBlockJob job{&manifold, &o, drift.axial->mu.data(), &drift.axial->g, D, res.records_per_chain,
+                             h, s, &res.samples};
+    const std::size_t blocks = (static_cast<std::size_t>(o.chains) + kLanes - 1) / kLanes;
+    parallel_for(blocks, o.threads, [&](std::size_t b) {
+      const std::size_t n = done += run_sphere_block(job, b * kLanes);
+      if (o.on_chain_done) o.on_chain_done(n);
+    });
+    return res;
+  }
 
   parallel_for(
       static_cast<std::size_t>(o.chains), o.threads,
@@ -209,14 +389,28 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
             for (int j = 0; j < D; ++j) xi[j] = fast_normal(rng);
             if (!o.metropolis) {
               z = langevin_step(manifold, drift, z, h, xi);
-            } else {  // generic MALA on a sphere (gnomonic retraction)
+            } else {  // generic MALA with the projection retraction (docs/langevin.md §1.2)
               const Vec b = drift.field(z);
-              const Vec pt = xi - xi.dot(z) * z;
-              const Vec y = (z + h * b + s * pt).normalized();
-              const Vec r = z / z.dot(y) - y - h * drift.field(y);
-              const double logp1 = drift.log_target(y);
-              const double log_alpha = logp1 - logp - (r.squaredNorm() - s * s * pt.squaredNorm()) / (4.0 * h);
-              if (log_alpha >= 0.0 || std::log(rng.uniform_open()) < log_alpha) {
+              const Mat E = manifold.tangent_frame(z);
+              const Vec v = h * b + s * (E * (E.transpose() * xi));
+              bool ok = false;
+              Vec y;
+              double logp1 = 0.0, log_alpha = 0.0;
+              try {
+                y = manifold.project(z + v);
+                const Vec w = retraction_inverse(manifold, y, z);
+                ok = (manifold.project(y + w) - z).norm() < 1e-9;  // z must be the nearest point of y + w
+                if (ok) {
+                  logp1 = drift.log_target(y);
+                  log_alpha = logp1 - logp - ((w - h * drift.field(y)).squaredNorm() - (v - h * b).squaredNorm()) /
+                                                 (4.0 * h) +
+                              retraction_log_jacobian(manifold, z, v) - retraction_log_jacobian(manifold, y, w);
+                  ok = std::isfinite(log_alpha);
+                }
+              } catch (const GeometryError&) {
+                ok = false;  // the proposal left the reach of M (no nearest point): rejected
+              }
+              if (ok && (log_alpha >= 0.0 || std::log(rng.uniform_open()) < log_alpha)) {
                 z = y;
                 logp = logp1;
                 ++acc;

@@ -4,11 +4,13 @@
 /// Projected (retraction-based) Euler-Maruyama: z' = pi(z + h b(z) + sqrt(2h) P_T(z) xi), xi ~ N(0, I_D).
 /// For b = grad_M log p its stationary law tends to p as h -> 0 (bias O(h)). With `metropolis` the
 /// proposal is accepted with the MALA ratio (exact stationary law p for every h); this needs the
-/// potential log p and an invertible retraction, implemented for spheres (gnomonic retraction; the
-/// Jacobians of the forward and reverse moves cancel, docs/langevin.md §1.2).
+/// potential log p. The proposal's retraction is the projection pi, inverted and differentiated with
+/// the manifold's own primitives (tangent frames, Weingarten maps), so MALA runs on every manifold
+/// (docs/langevin.md §1.2); on spheres the two Jacobians cancel (the fast path's gnomonic form).
 /// Chains run in parallel with rbsm::parallel_for; chain c uses Rng(seed, c), so results do not
 /// depend on the thread count. On spheres an axially symmetric drift b(z) = g(<mu, z>) P_T(z) mu runs
-/// on a fast path (no virtual calls, no heap allocation per step).
+/// on a fast path (no virtual calls, no heap allocation per step); its unadjusted steps run four chains
+/// in SIMD lanes, each lane with its own chain's stream, so the numbers are those of one chain at a time.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -76,6 +78,9 @@ struct LangevinOptions {
   int record_every = 10;     ///< record the state every this many steps after burn-in
   bool metropolis = false;   ///< MALA accept/reject
   bool force_generic = false;///< never use the sphere fast path (tests compare the two)
+  /// Run the sphere fast path's unadjusted steps four chains at a time in SIMD lanes (AVX2 where the
+  /// CPU has it). false: one chain at a time. Both give the same numbers bit for bit (tested).
+  bool simd = true;
   std::uint64_t seed = 0;
   int threads = 0;
   /// Optional initial states (chains x D, rows on M); default: uniform on M from the chain's stream.
@@ -93,8 +98,8 @@ struct LangevinResult {
 };
 
 /// Runs `options.chains` independent chains of manifold Langevin with drift `drift` on `manifold`.
-/// Throws InvalidArgument for a non-positive step or counts, a drift without a potential when
-/// `metropolis` is asked for, or MALA on a manifold other than a sphere.
+/// Throws InvalidArgument for a non-positive step or counts, or a drift without a potential when
+/// `metropolis` is asked for.
 LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& options);
 
 /// The checks run_langevin makes before it starts (throws InvalidArgument naming the bad option).
@@ -103,6 +108,14 @@ void check_langevin_options(const geometry::Manifold& manifold, const Drift& dri
 /// One projected Euler-Maruyama step from z with the given D-dimensional standard normal xi
 /// (exposed for tests): pi(z + h b(z) + sqrt(2h) P_T(z) xi).
 Vec langevin_step(const geometry::Manifold& manifold, const Drift& drift, const Vec& z, double h, const Vec& xi);
+
+/// The projection retraction R_z(v) = pi(z + v) of MALA's proposal (docs/langevin.md §1.2):
+/// log |det dR_z(v)| as a map T_z M -> T_y M in orthonormal frames, y = pi(z + v):
+/// log |det(E_y^T E_z)| - log |det(I - E_y^T W_{z + v - y} E_y)|.
+double retraction_log_jacobian(const geometry::Manifold& manifold, const Vec& z, const Vec& v);
+/// The tangent vector w at y with y + w - z normal to M at z (so pi(y + w) = z when z is the nearest
+/// point): the reverse move of MALA's proposal.
+Vec retraction_inverse(const geometry::Manifold& manifold, const Vec& y, const Vec& z);
 
 /// True for the round unit spheres `sphere:d` (where the fast path and MALA apply).
 bool is_sphere(const geometry::Manifold& manifold);

@@ -41,8 +41,13 @@ class Ziggurat {
     return x;
   }
 
- private:
+  /// The layer tables: a draw with layer i = bits & 0xff is accepted at once when
+  /// x = (bits >> 11) * w(i) < edge(i) (used by the SIMD lanes of sampling/langevin.cpp).
+  double w(int i) const { return w_[i]; }
+  double edge(int i) const { return x_[i + 1]; }
+
   /// The rare cases (about 1.2% of draws): the tail beyond r and the wedges; loops until accepted.
+  /// `bits` is the draw that missed its rectangle; further draws come from `rng`.
   __attribute__((noinline)) double slow(Rng& rng, std::uint64_t bits) const {
     for (;;) {
       const int i = static_cast<int>(bits & 0xff);
@@ -63,6 +68,8 @@ class Ziggurat {
     }
   }
 
+
+ private:
   static constexpr double kR = 3.6541528853610088;    // right edge of the base layer
   static constexpr double kV = 0.00492867323399;      // area of every layer
   Ziggurat() {
