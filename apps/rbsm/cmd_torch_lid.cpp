@@ -33,6 +33,7 @@ struct LidArgs {
   std::int64_t points = 32, steps = 8000, train_points = 8192, hidden = 256, layers = 3, batch = 256;
   std::int64_t normal_samples = 0, probes = 0, chunk = 128, per_class = 2;
   double t = 0.01, kappa = 0.1, lr = 2e-3;
+  bool normal_centre = false;
   std::string param = "x0", data = "mnist", device = "cpu";
 };
 
@@ -41,6 +42,7 @@ anatomy::LidOptions lid_options(const LidArgs& a) {
   lid.t = a.t;
   lid.kappa = a.kappa;
   lid.normal_samples = a.normal_samples;
+  lid.normal_centre = a.normal_centre;
   lid.hutchinson_probes = a.probes;
   lid.chunk = a.chunk;
   return lid;
@@ -122,7 +124,7 @@ json run_bench(const LidArgs& a, const Common& common) {
   io::RunFolder run(a.out, {{"command", "lid-bench"}, {"manifolds", specs}, {"points", a.points}, {"steps", a.steps},
                             {"train_points", a.train_points}, {"hidden", a.hidden}, {"layers", a.layers},
                             {"batch", a.batch}, {"lr", a.lr}, {"param", a.param}, {"t", a.t}, {"kappa", a.kappa},
-                            {"normal_samples", a.normal_samples}, {"hutchinson_probes", a.probes},
+                            {"normal_samples", a.normal_samples}, {"normal_centre", a.normal_centre}, {"hutchinson_probes", a.probes},
                             {"seed", common.seed}, {"threads", threads}, {"checkpoint", a.checkpoint}});
   io::Table table({"manifold", "spec", "true_dim", "method", "mae", "mean_estimate", "sd_estimate",
                    "seconds_per_point", "train_seconds", "final_loss"});
@@ -206,7 +208,7 @@ json run_images(const LidArgs& a, const Common& common) {
   const int threads = apply_threads(common);
   io::RunFolder run(a.out, {{"command", "lid-bench"}, {"checkpoint", a.checkpoint}, {"data", a.data},
                             {"per_class", a.per_class}, {"t", a.t}, {"kappa", a.kappa},
-                            {"normal_samples", a.normal_samples}, {"hutchinson_probes", a.probes},
+                            {"normal_samples", a.normal_samples}, {"normal_centre", a.normal_centre}, {"hutchinson_probes", a.probes},
                             {"chunk", a.chunk}, {"seed", common.seed}, {"threads", threads}, {"device", a.device}});
   const auto score = anatomy::model_time_score(model);
   const torch::Tensor images = nn::images_to_tensor(set);  // [n, 1, h, w] in [0, 1]
@@ -366,6 +368,8 @@ Register reg("lid-bench",
                app.add_option("--kappa", a->kappa, "slack of the singular-value rule")->capture_default_str();
                app.add_option("--normal-samples", a->normal_samples, "K of the normal-bundle method (0: 4 D)")
                    ->capture_default_str();
+               app.add_flag("--normal-centre", a->normal_centre,
+                            "normal bundle: subtract the mean score before the SVD (points off the manifold)");
                app.add_option("--probes", a->probes, "FLIPD Hutchinson probes (0: exact trace)")->capture_default_str();
                app.add_option("--chunk", a->chunk, "cotangents / score evaluations per pass")->capture_default_str();
                app.add_option("--out", a->out, "output folder")->capture_default_str();

@@ -116,6 +116,7 @@ int normal_bundle_lid(const TimeScoreModel& model, const torch::Tensor& x0, cons
     const std::int64_t c = std::min(options.chunk, K - b);
     S.narrow(0, b, c).copy_(field(center + field.sigma * eps.narrow(0, b, c)));
   }
+  if (options.normal_centre) S -= S.mean(0, /*keepdim=*/true);
   const Eigen::VectorXd sv = singular_values_descending(S);
   if (singular_values) *singular_values = sv;
   return largest_gap_dimension(sv, D);

@@ -281,7 +281,7 @@ struct SphereBlockJob {
 
 /// Chains [c0, c0 + kLanes) of the unadjusted sphere fast path (lanes beyond o.chains run and are
 /// dropped). Returns the number of real chains in the block.
-__attribute__((target_clones("avx2", "default"))) int run_sphere_block(const SphereBlockJob& job, std::size_t c0) {
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) int run_sphere_block(const SphereBlockJob& job, std::size_t c0) {
   const LangevinOptions& o = *job.o;
   const int D = job.D;
   const Ziggurat& zig = Ziggurat::instance();

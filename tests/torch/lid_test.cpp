@@ -67,6 +67,29 @@ TEST(Lid, NormalBundleOnGaussianSubspace) {
   }
 }
 
+TEST(Lid, CentredNormalBundleOffTheManifold) {
+  // x0 = a data point plus a normal offset of 20 sigma_t (a "held-out" point off the learned subspace).
+  // Every score then carries the same pull -alpha_t m / sigma_t^2 back to the subspace, sqrt(K) alpha_t
+  // |m| / sigma_t^2 in the first singular value against ~sqrt(K) / sigma_t for the normal noise: the
+  // largest gap is after the first value and the plain rule says D - 1. Centring removes the common
+  // row and recovers d; on the subspace itself centring changes nothing (still d).
+  GaussianCase g;
+  LidOptions o;
+  o.t = 0.01;
+  const double sigma = g.model.sde.sigma(o.t);
+  Eigen::MatrixXd P = Eigen::MatrixXd::Identity(g.D, g.D) - g.Q * g.Q.transpose();
+  Eigen::VectorXd m = P.col(0).normalized() * 20 * sigma;
+  const auto off = g.x0 + torch::from_blob(m.data(), {g.D}, torch::kDouble).clone();
+  for (std::uint64_t seed = 0; seed < 3; ++seed) {
+    Rng r1(seed), r2(seed), r3(seed);
+    o.normal_centre = false;
+    EXPECT_EQ(normal_bundle_lid(g.model, off, o, r1), g.D - 1) << "seed " << seed;
+    o.normal_centre = true;
+    EXPECT_EQ(normal_bundle_lid(g.model, off, o, r2), g.d) << "seed " << seed;
+    EXPECT_EQ(normal_bundle_lid(g.model, g.x0, o, r3), g.d) << "seed " << seed;
+  }
+}
+
 TEST(Lid, LargestGapRule) {
   Eigen::VectorXd sv(6);
   sv << 10, 9.5, 9, 1, 0.9, 0.1;  // normal dimension 3 (gap 8 after the third)

@@ -54,6 +54,12 @@ struct LidOptions {
   double t = 0.01;                    ///< diffusion time of all three estimators (sigma_t ~ 0.045 for beta 0.1..20)
   double kappa = 0.1;                 ///< slack of the singular-value rule (> -1)
   std::int64_t normal_samples = 0;    ///< K of the normal-bundle method (0: 4 D)
+  /// Normal bundle: subtract the mean score (over the K points) before the SVD. Off the manifold (a
+  /// held-out image, a distance >> sigma_t from the learned M) every score shares the pull back to M,
+  /// a rank-one component that makes the largest gap the first one (d = D - 1); centring removes it
+  /// and leaves the spread of the scores, which spans the normal space. On M the mean is ~0 and
+  /// centring changes nothing (docs/anatomy.md §9).
+  bool normal_centre = false;
   std::int64_t hutchinson_probes = 0; ///< FLIPD trace: 0 = exact (D cotangents), else this many Rademacher probes
   std::int64_t chunk = 128;           ///< cotangents / score evaluations per pass
   /// Throws InvalidArgument for t outside (0, 1], kappa <= -1, negative counts, chunk < 1.
@@ -71,7 +77,8 @@ int singular_value_lid(const TimeScoreModel& model, const torch::Tensor& x0, con
 int largest_gap_dimension(const Eigen::VectorXd& sv_descending, std::int64_t ambient_dim);
 
 /// Method 2: K = options.normal_samples (or 4 D) perturbed points, drawn from `rng`. If `singular_values`
-/// is given it receives the D singular values of the score matrix (descending).
+/// is given it receives the D singular values of the score matrix (descending; centred with
+/// options.normal_centre).
 int normal_bundle_lid(const TimeScoreModel& model, const torch::Tensor& x0, const LidOptions& options, Rng& rng,
                       Eigen::VectorXd* singular_values = nullptr);
 
