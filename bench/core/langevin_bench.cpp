@@ -4,12 +4,14 @@
 //   build-*/bench/langevin_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 
+#include <string>
+
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/sampling/langevin.hpp"
 
 namespace {
 
-void run(benchmark::State& state, bool metropolis, bool generic) {
+void run(benchmark::State& state, bool metropolis, bool generic, const std::string& isa = "") {
   const int chains = static_cast<int>(state.range(0)), threads = static_cast<int>(state.range(1));
   const int steps = 200;
   rbsm::geometry::Sphere S(10);
@@ -18,7 +20,7 @@ void run(benchmark::State& state, bool metropolis, bool generic) {
   const auto drift = rbsm::sampling::axial_drift("true", mu, rbsm::sampling::Table1D(-1.0, 1.0, {2.0, 2.0}));
   rbsm::sampling::LangevinOptions o;
   o.chains = chains, o.steps = steps, o.burn_in = steps - 1, o.record_every = 1, o.step_size = 0.01;
-  o.threads = threads, o.metropolis = metropolis, o.force_generic = generic;
+  o.threads = threads, o.metropolis = metropolis, o.force_generic = generic, o.simd_isa = isa;
   std::uint64_t seed = 0;
   for (auto _ : state) {
     o.seed = ++seed;
@@ -39,4 +41,17 @@ BENCHMARK(BM_LangevinSphere10Generic)->Args({1000, 2})->Unit(benchmark::kMillise
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// Also every compiled SIMD variant this CPU runs (BM_LangevinSphere10Isa/<variant>/chains/threads).
+int main(int argc, char** argv) {
+  for (const auto& isa : rbsm::sampling::simd_variants())
+    benchmark::RegisterBenchmark(("BM_LangevinSphere10Isa/" + isa).c_str(),
+                                 [isa](benchmark::State& s) { run(s, false, false, isa); })
+        ->Args({10000, 1})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

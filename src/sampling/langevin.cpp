@@ -280,8 +280,8 @@ struct SphereBlockJob {
 };
 
 /// Chains [c0, c0 + kLanes) of the unadjusted sphere fast path (lanes beyond o.chains run and are
-/// dropped). Returns the number of real chains in the block.
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) int run_sphere_block(const SphereBlockJob& job, std::size_t c0) {
+/// dropped). Returns the number of real chains in the block. Compiled once per instruction set below.
+[[gnu::always_inline]] inline int sphere_block(const SphereBlockJob& job, std::size_t c0) {
   const LangevinOptions& o = *job.o;
   const int D = job.D;
   const Ziggurat& zig = Ziggurat::instance();
@@ -327,6 +327,39 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) int run_sphe
   return active;
 }
 
+using SphereBlockFn = int (*)(const SphereBlockJob&, std::size_t);
+int sphere_block_baseline(const SphereBlockJob& job, std::size_t c0) { return sphere_block(job, c0); }
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) int sphere_block_avx2(const SphereBlockJob& job, std::size_t c0) {
+  return sphere_block(job, c0);
+}
+__attribute__((target("arch=x86-64-v4"))) int sphere_block_v4(const SphereBlockJob& job, std::size_t c0) {
+  return sphere_block(job, c0);
+}
+#endif
+
+/// The compiled variants this CPU can run, best first (name, function).
+std::vector<std::pair<std::string, SphereBlockFn>> sphere_block_variants() {
+  std::vector<std::pair<std::string, SphereBlockFn>> v;
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("x86-64-v4")) v.emplace_back("x86-64-v4", &sphere_block_v4);
+  if (__builtin_cpu_supports("avx2")) v.emplace_back("avx2", &sphere_block_avx2);
+#endif
+  v.emplace_back("baseline", &sphere_block_baseline);
+  return v;
+}
+
+SphereBlockFn pick_sphere_block(const std::string& isa) {
+  const auto variants = sphere_block_variants();
+  if (isa.empty()) return variants.front().second;
+  for (const auto& [name, fn] : variants)
+    if (name == isa) return fn;
+  std::string names;
+  for (const auto& [name, fn] : variants) names += (names.empty() ? "" : ", ") + name;
+  throw InvalidArgument("langevin: SIMD variant '" + isa + "' is not available on this CPU (available: " + names + ")");
+}
+
 }  // namespace
 
 LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& o_in) {
@@ -348,9 +381,10 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
   if (fast && !o.metropolis && o.simd) {
     const SphereBlockJob job{&manifold, &o, drift.axial->mu.data(), &drift.axial->g, D, res.records_per_chain,
                              h, s, &res.samples};
+    const SphereBlockFn block = pick_sphere_block(o.simd_isa);
     const std::size_t blocks = (static_cast<std::size_t>(o.chains) + kLanes - 1) / kLanes;
     parallel_for(blocks, o.threads, [&](std::size_t b) {
-      const std::size_t n = done += run_sphere_block(job, b * kLanes);
+      const std::size_t n = done += block(job, b * kLanes);
       if (o.on_chain_done) o.on_chain_done(n);
     });
     return res;
@@ -426,6 +460,12 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
       /*grain=*/4);
   if (o.metropolis) res.acceptance_rate = static_cast<double>(accepted) / (static_cast<double>(o.chains) * o.steps);
   return res;
+}
+
+std::vector<std::string> simd_variants() {
+  std::vector<std::string> names;
+  for (const auto& [name, fn] : sphere_block_variants()) names.push_back(name);
+  return names;
 }
 
 }  // namespace rbsm::sampling

@@ -127,14 +127,19 @@ TEST(Langevin, SimdLanesMatchScalar) {
       o.initial = Mat(o.chains, 11);
       for (int c = 0; c < o.chains; ++c) o.initial->row(c) = S.sample_uniform(rng).transpose();
     }
-    o.simd = true;
-    const auto lanes = rs::run_langevin(S, drift, o);
     o.simd = false;
     const auto scalar = rs::run_langevin(S, drift, o);
-    ASSERT_TRUE(lanes.fast_path);
-    ASSERT_EQ(lanes.samples.rows(), 7 * 28);
-    EXPECT_EQ(lanes.samples, scalar.samples) << "initial states given: " << given_start;
+    o.simd = true;
+    for (const auto& isa : rs::simd_variants()) {  // every compiled variant this CPU runs
+      o.simd_isa = isa;
+      const auto lanes = rs::run_langevin(S, drift, o);
+      ASSERT_TRUE(lanes.fast_path);
+      ASSERT_EQ(lanes.samples.rows(), 7 * 28);
+      EXPECT_EQ(lanes.samples, scalar.samples) << isa << ", initial states given: " << given_start;
+    }
   }
+  o.simd_isa = "no-such-isa";
+  EXPECT_THROW(rs::run_langevin(S, drift, o), rbsm::InvalidArgument);
 }
 
 TEST(Langevin, DeterministicAcrossThreadCounts) {

@@ -78,9 +78,12 @@ struct LangevinOptions {
   int record_every = 10;     ///< record the state every this many steps after burn-in
   bool metropolis = false;   ///< MALA accept/reject
   bool force_generic = false;///< never use the sphere fast path (tests compare the two)
-  /// Run the sphere fast path's unadjusted steps four chains at a time in SIMD lanes (AVX2 where the
-  /// CPU has it). false: one chain at a time. Both give the same numbers bit for bit (tested).
+  /// Run the sphere fast path's unadjusted steps four chains at a time in SIMD lanes. false: one chain
+  /// at a time. Both give the same numbers bit for bit (tested).
   bool simd = true;
+  /// The compiled variant of the lanes: "" = the best this CPU runs, or one of simd_variants(). All give
+  /// the same numbers bit for bit (tested on every variant the CPU supports).
+  std::string simd_isa;
   std::uint64_t seed = 0;
   int threads = 0;
   /// Optional initial states (chains x D, rows on M); default: uniform on M from the chain's stream.
@@ -116,6 +119,10 @@ double retraction_log_jacobian(const geometry::Manifold& manifold, const Vec& z,
 /// The tangent vector w at y with y + w - z normal to M at z (so pi(y + w) = z when z is the nearest
 /// point): the reverse move of MALA's proposal.
 Vec retraction_inverse(const geometry::Manifold& manifold, const Vec& y, const Vec& z);
+
+/// The compiled variants of the SIMD lanes this CPU can run, best first: "x86-64-v4" (AVX-512),
+/// "avx2", "baseline" (x86-64: SSE2) on x86-64; "baseline" elsewhere.
+std::vector<std::string> simd_variants();
 
 /// True for the round unit spheres `sphere:d` (where the fast path and MALA apply).
 bool is_sphere(const geometry::Manifold& manifold);
