@@ -33,15 +33,23 @@ class Rng {
   static constexpr result_type min() { return 0; }
   static constexpr result_type max() { return std::numeric_limits<result_type>::max(); }
 
-  result_type operator()() {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
+  result_type operator()() { return xoshiro256ss_next(s_); }
+
+  /// One xoshiro256** step on four state words. W is std::uint64_t or a GCC vector of them (several
+  /// streams in SIMD lanes, sampling/langevin.cpp): * 5 and * 9 are written as shifts and adds, which
+  /// are the same modulo 2^64 and exist for 64-bit vector lanes (a 64-bit vector multiply does not in AVX2).
+  template <class W>
+  [[gnu::always_inline]] static W xoshiro256ss_next(W (&s)[4]) {
+    const W x5 = (s[1] << 2) + s[1];
+    const W rot = (x5 << 7) | (x5 >> 57);
+    const W result = (rot << 3) + rot;
+    const W t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
     return result;
   }
 
@@ -94,7 +102,6 @@ class Rng {
   }
 
  private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   static std::uint64_t splitmix64(std::uint64_t& x) {
     std::uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;

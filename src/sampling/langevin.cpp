@@ -1,3 +1,6 @@
+// The SIMD lane helpers (here and Rng::xoshiro256ss_next) pass 32-byte vectors by value; they are always
+// inlined, so no call ABI is involved.
+#pragma GCC diagnostic ignored "-Wpsabi"
 #include "rbsm/sampling/langevin.hpp"
 
 #include <algorithm>
@@ -182,8 +185,6 @@ struct SphereChain {
 // operations in the same order, no FMA contraction: the "avx2" clone does not enable FMA), so the
 // samples are bit-identical to one chain at a time, on every CPU (test Langevin.SimdLanesMatchScalar).
 constexpr int kLanes = 4;
-// The lane helpers pass 32-byte vectors by value; they are always inlined, so no call ABI is involved.
-#pragma GCC diagnostic ignored "-Wpsabi"
 typedef std::uint64_t U64x __attribute__((vector_size(8 * kLanes)));
 typedef double F64x __attribute__((vector_size(8 * kLanes)));
 
@@ -205,20 +206,7 @@ struct alignas(sizeof(F64x)) Lanes {
 struct LaneRng {
   U64x s[4];
 
-  [[gnu::always_inline]] static U64x rotl(U64x x, int k) { return (x << k) | (x >> (64 - k)); }
-  [[gnu::always_inline]] U64x next() {
-    const U64x x5 = (s[1] << 2) + s[1];  // * 5 and * 9 as shifts (no 64-bit vector multiply in AVX2)
-    const U64x rot = rotl(x5, 7);
-    const U64x result = (rot << 3) + rot;
-    const U64x t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-  }
+  [[gnu::always_inline]] U64x next() { return Rng::xoshiro256ss_next(s); }
   /// The stream of lane l, and back (through a copy: indexing the vectors with a variable lane
   /// would keep the state out of registers in the hot loop).
   Rng lane(int l) const {
