@@ -15,6 +15,7 @@
 #include "rbsm/io/table.hpp"
 #include "rbsm/io/progress.hpp"
 #include "rbsm/nn/checkpoint.hpp"
+#include "rbsm/nn/device.hpp"
 #include "rbsm/nn/classifier_run.hpp"
 #include "rbsm/nn/sample_quality.hpp"
 #include "rbsm/nn/sampler.hpp"
@@ -54,7 +55,7 @@ ReportSection run_mnist(const ReproduceContext& ctx) {
   const fs::path dir = ctx.out / "mnist", run = dir / "run";
   io::ensure_directory(dir);
   const torch::Device device(torch::kCPU);
-  torch::set_num_threads(resolve_threads(ctx.threads));
+  nn::set_compute_threads(resolve_threads(ctx.threads));
 
   // Train (or continue an interrupted run of the same profile; reuse a finished one).
   std::int64_t done = 0;

@@ -282,7 +282,7 @@ ReportSection run_vae(const ReproduceContext& ctx) {
   const fs::path dir = ctx.out / "vae", run = dir / "run";
   io::ensure_directory(dir);
   const torch::Device device(torch::kCPU);
-  torch::set_num_threads(resolve_threads(ctx.threads));
+  nn::set_compute_threads(resolve_threads(ctx.threads));
 
   // Reuse a finished run of the same settings (rerunning `reproduce` after an interruption).
   bool reuse = false;

@@ -10,6 +10,8 @@
 
 #ifdef RBSM_WITH_TORCH
 #include <torch/torch.h>
+
+#include "rbsm/nn/device.hpp"
 #endif
 
 namespace rbsm::cli {
@@ -61,7 +63,7 @@ const std::atomic<bool>& interrupted() {
 int apply_threads(const Common& common) {
   const int n = resolve_threads(common.threads);
 #ifdef RBSM_WITH_TORCH
-  torch::set_num_threads(n);
+  nn::set_compute_threads(n);
 #endif
   return n;
 }

@@ -16,6 +16,7 @@
 #include "rbsm/anatomy/jacobian.hpp"
 #include "rbsm/anatomy/measures.hpp"
 #include "rbsm/anatomy/model_field.hpp"
+#include "rbsm/nn/device.hpp"
 #include "rbsm/nn/unet.hpp"
 
 namespace ra = rbsm::anatomy;
@@ -112,7 +113,7 @@ BENCHMARK(BM_AnatomyPerImage)->Arg(64)->Iterations(2)->Unit(benchmark::kSecond);
 int main(int argc, char** argv) {
   rbsm::keep_freed_memory();  // as the rbsm CLI does
   const char* env = std::getenv("RBSM_BENCH_THREADS");
-  torch::set_num_threads(env ? std::atoi(env) : 2);
+  rbsm::nn::set_compute_threads(env ? std::atoi(env) : 2);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

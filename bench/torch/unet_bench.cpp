@@ -2,7 +2,7 @@
 // clipping, Adam step) and per sampling step (one Euler-Maruyama step of the reverse VP-SDE at batch 64:
 // one forward pass under NoGradGuard) for the reference U-Net (C = 32, mults 1,2,2, two ResBlocks,
 // attention at 7x7; 1.62M parameters). bench/unet_torch.py times the same network in PyTorch-Python.
-// Threads: $RBSM_BENCH_THREADS (default 2), set with torch::set_num_threads.
+// Threads: $RBSM_BENCH_THREADS (default 2), set with rbsm::nn::set_compute_threads (LibTorch and OpenBLAS).
 #include <cmath>
 #include <cstdlib>
 
@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "rbsm/allocator.hpp"
+#include "rbsm/nn/device.hpp"
 #include "rbsm/nn/sde.hpp"
 #include "rbsm/nn/unet.hpp"
 
@@ -22,7 +23,7 @@ int bench_threads() {
 }
 
 void BM_UNetTrainStep(benchmark::State& state) {
-  torch::set_num_threads(bench_threads());
+  rbsm::nn::set_compute_threads(bench_threads());
   torch::manual_seed(0);
   const std::int64_t B = state.range(0);
   UNet net(unet_reference_options());
@@ -45,7 +46,7 @@ void BM_UNetTrainStep(benchmark::State& state) {
 BENCHMARK(BM_UNetTrainStep)->Arg(128)->Unit(benchmark::kMillisecond)->Iterations(5)->UseRealTime();
 
 void BM_UNetSampleStep(benchmark::State& state) {
-  torch::set_num_threads(bench_threads());
+  rbsm::nn::set_compute_threads(bench_threads());
   torch::manual_seed(0);
   const std::int64_t B = state.range(0);
   UNet net(unet_reference_options());

@@ -8,6 +8,7 @@
 
 #include "rbsm/anatomy/measures.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/nn/device.hpp"
 
 namespace rbsm::anatomy {
 namespace {
@@ -92,9 +93,8 @@ TrainedTimeMLP train_time_mlp(const Eigen::MatrixXd& data, const TimeMLPTrainOpt
   // Small MLPs train ~3x faster on one intra-op thread than on two (measured: 2.6 vs 9 ms per step at
   // D = 50, hidden 128): the thread count is set to 1 for the loop and restored afterwards.
   struct ThreadGuard {
-    int saved = torch::get_num_threads();
-    ThreadGuard() { torch::set_num_threads(1); }
-    ~ThreadGuard() { torch::set_num_threads(saved); }
+    int saved = nn::set_compute_threads(1);
+    ~ThreadGuard() { nn::set_compute_threads(saved); }
   } one_thread;
   torch::manual_seed(Rng(opt.seed, ~std::uint64_t{0})());  // initial weights
   const nn::VPSDE sde;
