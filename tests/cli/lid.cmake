@@ -22,7 +22,7 @@ if(RBSM_WITH_TORCH)
   rbsm_cli_error(lid_missing_checkpoint "does not exist" lid-bench --checkpoint ${_lid_out}/no_such_run --out ${_lid_out}/e)
   rbsm_cli_json(lid_mnist_tiny
     "len(j['per_class']) == 10 and all(c['n'] == 1 and len(c['methods']) == 3 for c in j['per_class']) and all(0 <= m['mean_estimate'] <= 784 for c in j['per_class'] for m in c['methods'][:2]) and all(m['mean_estimate'] == int(m['mean_estimate']) for c in j['per_class'] for m in c['methods'][:2]) and [o['n'] for o in j['overall']] == [10, 10, 10] and j['ambient_dim'] == 784 and j['figure'].endswith('.png')"
-    lid-bench --checkpoint ${_vae_model} --data mnist --per-class 1 --normal-samples 64 --probes 4 --chunk 196 --threads 1 --out ${_lid_out}/mnist --json)
+    lid-bench --checkpoint ${_vae_model} --data mnist --per-class 1 --normal-samples 64 --normal-centre --probes 4 --chunk 196 --threads 1 --out ${_lid_out}/mnist --json)
   set_tests_properties(cli.json.lid_mnist_tiny PROPERTIES FIXTURES_REQUIRED vae_score_model)
   set_tests_properties(cli.error.lid_per_class_zero PROPERTIES FIXTURES_REQUIRED vae_score_model)
 endif()
