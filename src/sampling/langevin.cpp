@@ -182,8 +182,9 @@ struct SphereChain {
 // ------------------------------------------------------------------ the sphere fast path in SIMD lanes
 // kLanes chains advance in lockstep, chain c in lane c - c0 of its block, each lane with the state of
 // its own stream Rng(seed, c). Every lane does exactly the scalar SphereChain::step arithmetic (same
-// operations in the same order, no FMA contraction: the "avx2" clone does not enable FMA), so the
-// samples are bit-identical to one chain at a time, on every CPU (test Langevin.SimdLanesMatchScalar).
+// operations in the same order; no FMA contraction anywhere in this file: -ffp-contract=off in
+// CMakeLists.txt), so the samples are bit-identical to one chain at a time in every compiled variant
+// (test Langevin.SimdLanesMatchScalar runs each variant the CPU supports).
 constexpr int kLanes = 4;
 typedef std::uint64_t U64x __attribute__((vector_size(8 * kLanes)));
 typedef double F64x __attribute__((vector_size(8 * kLanes)));
