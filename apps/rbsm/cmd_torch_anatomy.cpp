@@ -80,7 +80,7 @@ json run_field(const AnatomyArgs& a, const Common& common) {
                             {"chunk", a.chunk}, {"linalg", a.linalg}, {"seed", common.seed}});
   Rng rng(common.seed, 0);
   const auto points = f.sample_points(static_cast<int>(a.points), rng);
-  io::Progress bar("anatomy", a.points, !common.json);
+  io::Progress bar("anatomy", a.points);
   const auto slice = anatomy::analyze_points(f.field, 0.0, points, options, [&](std::int64_t i) { bar.update(i); });
   bar.finish();
   const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(f.field.dim))));
@@ -128,7 +128,7 @@ json run_checkpoint(const AnatomyArgs& a, const Common& common) {
   std::unique_ptr<io::Progress> bar, sbar;  // made on first use, so each bar's rate and ETA are its own
   auto progress = [&](std::int64_t done, std::int64_t total) {
     if (sbar) sbar->finish();
-    if (!bar) bar = std::make_unique<io::Progress>("anatomy: Jacobian + SVD + eigen", total, !common.json);
+    if (!bar) bar = std::make_unique<io::Progress>("anatomy: Jacobian + SVD + eigen", total);
     bar->update(done);
   };
   std::vector<anatomy::AnatomySlice> slices;
@@ -142,7 +142,7 @@ json run_checkpoint(const AnatomyArgs& a, const Common& common) {
                 " steps), keeping x_t at " + a.times,
             common.json);
     to.on_sample_step = [&](std::int64_t done, std::int64_t total) {
-      if (!sbar) sbar = std::make_unique<io::Progress>("anatomy: sampling", total, !common.json);
+      if (!sbar) sbar = std::make_unique<io::Progress>("anatomy: sampling", total);
       sbar->update(done);
     };
     slices = anatomy::trajectory_anatomy(model, to, common.seed, progress);

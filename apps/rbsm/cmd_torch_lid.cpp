@@ -133,7 +133,7 @@ json run_bench(const LidArgs& a, const Common& common) {
   json rows = json::array(), manifolds = json::array();
   for (std::size_t k = 0; k < specs.size(); ++k) {
     const std::uint64_t seed = Rng(common.seed, 100 + k)();
-    io::Progress train_bar("lid-bench: train " + specs[k], static_cast<std::size_t>(a.steps), !common.json);
+    io::Progress train_bar("lid-bench: train " + specs[k], static_cast<std::size_t>(a.steps));
     std::unique_ptr<io::Progress> eval_bar;
     const auto r = anatomy::run_lid_benchmark(
         specs[k], options, seed,
@@ -148,7 +148,7 @@ json run_bench(const LidArgs& a, const Common& common) {
         [&](std::int64_t done, std::int64_t total) {
           if (!eval_bar) {
             train_bar.finish();
-            eval_bar = std::make_unique<io::Progress>("lid-bench: estimate", static_cast<std::size_t>(total), !common.json);
+            eval_bar = std::make_unique<io::Progress>("lid-bench: estimate", static_cast<std::size_t>(total));
           }
           eval_bar->update(static_cast<std::size_t>(done));
         });
@@ -221,7 +221,7 @@ json run_images(const LidArgs& a, const Common& common) {
   }
   std::int64_t total = 0;
   for (const auto& m : members) total += static_cast<std::int64_t>(m.size()) * 3;
-  io::Progress bar("lid-bench: " + a.data + " per class", static_cast<std::size_t>(total), !common.json);
+  io::Progress bar("lid-bench: " + a.data + " per class", static_cast<std::size_t>(total));
   std::int64_t before = 0;
   io::Table table({"class", "image", "singular_value", "normal_bundle", "flipd"});
   json classes = json::array();
