@@ -193,6 +193,22 @@ class RevolutionFibre final : public FibreWeight {
 /// Any manifold: N_y M in place of F_y, Z restricted to |Z - y| < reach; E[det(I - W_nu)] for
 /// nu ~ N(m, sigma^2 I_k) by a tensor Gauss-Hermite rule, exact because det(I - W_nu) is a polynomial
 /// of degree d in nu.
+/// det A, in closed form up to 3 x 3 (no LU, no allocation: the whole-normal-space weight takes 64
+/// determinants of 3 x 3 matrices per reference on SO(3)), by LU above.
+double small_determinant(const Mat& A) {
+  switch (A.rows()) {
+    case 1:
+      return A(0, 0);
+    case 2:
+      return A(0, 0) * A(1, 1) - A(0, 1) * A(1, 0);
+    case 3:
+      return A(0, 0) * (A(1, 1) * A(2, 2) - A(1, 2) * A(2, 1)) - A(0, 1) * (A(1, 0) * A(2, 2) - A(1, 2) * A(2, 0)) +
+             A(0, 2) * (A(1, 0) * A(2, 1) - A(1, 1) * A(2, 0));
+    default:
+      return A.determinant();
+  }
+}
+
 class WholeNormalSpaceFibre final : public FibreWeight {
  public:
   WholeNormalSpaceFibre(const geometry::Manifold& M, const Vec& y, double sigma)
@@ -203,8 +219,26 @@ class WholeNormalSpaceFibre final : public FibreWeight {
     P_T_ = E_ * E_.transpose();
     const int d = M.dim(), k = M.codim();
     for (int a = 0; a < k; ++a) W_.push_back(E_.transpose() * M.weingarten(y, N_.col(a)) * E_);
-    // Probabilists' Gauss-Hermite rule with n = floor(d/2) + 1 nodes (exact to degree 2n - 1 >= d),
-    // by Golub-Welsch.
+    // E_xi det(I - sum_a (m_a + sigma xi_a) W_a), xi ~ N(0, I_k), is a polynomial of degree d in xi.
+    // Up to d = 3 it has a closed form: with B = I - sum_a m_a W_a and X = sigma sum_a xi_a W_a,
+    //   d = 1: B;  d = 2: det B + E det X = det B + sigma^2 sum_a det W_a;
+    //   d = 3: det(B - X) = det B - tr(adj(B) X) + tr(B adj(X)) - det X, and the odd terms vanish, so
+    //          E = det B + tr(B C), C = E adj(X) = sigma^2 sum_a adj(W_a) (adj is quadratic, xi_a independent).
+    // Above, a probabilists' Gauss-Hermite rule with n = floor(d/2) + 1 nodes per normal direction
+    // (exact to degree 2n - 1 >= d, by Golub-Welsch) on the k-dimensional grid.
+    if (d <= 3) {
+      C_ = Mat::Zero(d, d);
+      for (const Mat& W : W_) {
+        if (d == 2) C_(0, 0) += sigma * sigma * W.determinant();
+        if (d == 3)
+          for (int i = 0; i < 3; ++i)
+            for (int j = 0; j < 3; ++j) {  // adj(W)_ij = cofactor C_ji
+              const int r0 = (j + 1) % 3, r1 = (j + 2) % 3, c0 = (i + 1) % 3, c1 = (i + 2) % 3;
+              C_(i, j) += sigma * sigma * (W(r0, c0) * W(r1, c1) - W(r0, c1) * W(r1, c0));
+            }
+      }
+      return;
+    }
     const int n = d / 2 + 1;
     Mat J = Mat::Zero(n, n);
     for (int i = 1; i < n; ++i) J(i, i - 1) = J(i - 1, i) = std::sqrt(static_cast<double>(i));
@@ -214,14 +248,16 @@ class WholeNormalSpaceFibre final : public FibreWeight {
     long grid = 1;
     for (int a = 0; a < k; ++a) grid *= n;
     if (grid > 4096) throw InvalidArgument("whole-normal-space fibre weight: Gauss-Hermite grid too large for " + M.spec());
-    offsets_.resize(grid, Vec::Zero(k));
+    // The node part G_g = I - sigma sum_a xi_a W_a does not depend on Z: formed once here, so log_weight
+    // only subtracts sum_a m_a W_a before each determinant.
+    G_.assign(grid, Mat::Identity(d, d));
     grid_w_.assign(grid, 1.0);
     for (long g = 0; g < grid; ++g) {
       long rest = g;
       for (int a = 0; a < k; ++a) {
         const int i = static_cast<int>(rest % n);
         rest /= n;
-        offsets_[g][a] = sigma * nodes[i];
+        G_[g] -= sigma * nodes[i] * W_[a];
         grid_w_[g] *= weights[i];
       }
     }
@@ -231,11 +267,19 @@ class WholeNormalSpaceFibre final : public FibreWeight {
     if (!(diff.norm() < reach_)) return -kInf;
     const Vec t = E_.transpose() * diff, m = N_.transpose() * diff;
     const int d = static_cast<int>(E_.cols());
+    Mat Wm = Mat::Zero(d, d);
+    for (std::size_t a = 0; a < W_.size(); ++a) Wm += m[a] * W_[a];
     double expectation = 0.0;
-    for (std::size_t g = 0; g < grid_w_.size(); ++g) {
-      Mat A = Mat::Identity(d, d);
-      for (std::size_t a = 0; a < W_.size(); ++a) A -= (m[a] + offsets_[g][a]) * W_[a];
-      expectation += grid_w_[g] * A.determinant();
+    if (d <= 3) {  // closed form (constructor)
+      const Mat B = Mat::Identity(d, d) - Wm;
+      expectation = d == 1 ? B(0, 0) : d == 2 ? small_determinant(B) + C_(0, 0)
+                                              : small_determinant(B) + (B.array() * C_.transpose().array()).sum();
+    } else {
+      Mat A(d, d);
+      for (std::size_t g = 0; g < grid_w_.size(); ++g) {
+        A.noalias() = G_[g] - Wm;
+        expectation += grid_w_[g] * A.determinant();
+      }
     }
     if (!(expectation > 0.0)) return -kInf;
     return -t.squaredNorm() / (2.0 * sigma_ * sigma_) + std::log(expectation);
@@ -245,7 +289,8 @@ class WholeNormalSpaceFibre final : public FibreWeight {
   double sigma_, reach_;
   Mat E_, N_;
   std::vector<Mat> W_;
-  std::vector<Vec> offsets_;
+  std::vector<Mat> G_;  // d > 3: I - sigma sum_a xi_a W_a at each Gauss-Hermite node
+  Mat C_;               // d <= 3: sigma^2 sum_a det W_a (d = 2, in C_(0, 0)) or sigma^2 sum_a adj(W_a) (d = 3)
   std::vector<double> grid_w_;
 };
 

@@ -4,11 +4,14 @@
 #include <cmath>
 
 #include <functional>
+#include <vector>
 
 #include "rbsm/dsm/quadrature.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/dsm/fibre.hpp"
+#include "rbsm/geometry/manifold.hpp"
 #include "rbsm/geometry/sphere.hpp"
+#include "rbsm/random.hpp"
 #include "rbsm/geometry/torus.hpp"
 
 namespace {
@@ -21,6 +24,7 @@ double integ(const std::function<double(double)>& f, double a, double b, double 
 }
 
 using rbsm::dsm::Vec;
+using Mat = Eigen::MatrixXd;
 
 // log of int_0^inf v^n exp(-(v - m)^2/2) dv by adaptive quadrature, with the Gaussian factor
 // exp(-m^2/2) taken out analytically when m < 0 (so that nothing underflows).
@@ -169,6 +173,34 @@ TEST(DsmFibre, WholeNormalSpaceIsDetPlusSigmaSquaredGaussCurvature) {
   const auto w = rbsm::dsm::make_fibre_weight(T, y, sigma, rbsm::dsm::FibreModel::whole_normal_space);
   EXPECT_NEAR(w->log_weight(Z), expected, 1e-12);
   EXPECT_EQ(w->log_weight(T.point(0.7 + M_PI, 1.1)), -std::numeric_limits<double>::infinity());  // beyond the reach
+}
+
+TEST(DsmFibre, WholeNormalSpaceOnSo3MatchesAGaussHermiteGrid) {
+  // d = 3, k = 6: the closed form det B + tr(B sigma^2 sum_a adj W_a) against the expectation of
+  // det(I - sum_a (m_a + sigma xi_a) W_a) over the 2^6 sign vectors xi in {-1, 1}^6, weight 2^-6 (the
+  // two-node Gauss-Hermite rule, exact for this cubic), built here from the manifold's Weingarten maps.
+  const auto M = rbsm::geometry::make_manifold("so3");
+  const double sigma = 0.25;
+  rbsm::Rng rng(4);
+  for (int trial = 0; trial < 3; ++trial) {
+    const Vec y = M->sample_uniform(rng);
+    const Mat E = M->tangent_frame(y), N = M->normal_frame(y);
+    Vec step(9);
+    for (int i = 0; i < 9; ++i) step[i] = rng.normal();
+    const Vec Z = M->project(y + 0.2 * step.normalized());
+    const Vec diff = Z - y, m = N.transpose() * diff;
+    std::vector<Mat> W;
+    for (int a = 0; a < 6; ++a) W.push_back(E.transpose() * M->weingarten(y, N.col(a)) * E);
+    double expectation = 0;
+    for (int signs = 0; signs < 64; ++signs) {
+      Mat A = Mat::Identity(3, 3);
+      for (int a = 0; a < 6; ++a) A -= (m[a] + sigma * ((signs >> a) & 1 ? 1.0 : -1.0)) * W[a];
+      expectation += A.determinant() / 64;
+    }
+    const double expected = -(E.transpose() * diff).squaredNorm() / (2 * sigma * sigma) + std::log(expectation);
+    const auto w = rbsm::dsm::make_fibre_weight(*M, y, sigma, rbsm::dsm::FibreModel::whole_normal_space);
+    EXPECT_NEAR(w->log_weight(Z), expected, 1e-10) << "trial " << trial;
+  }
 }
 
 TEST(DsmFibre, RejectsBadSigma) {
