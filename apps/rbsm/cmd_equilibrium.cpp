@@ -186,11 +186,10 @@ EquilibriumOutcome run_equilibrium(const EquilibriumConfig& cfg, const std::func
 
   // Build and check every drift before anything runs (bad input fails fast, with one line).
   std::vector<sampling::Drift> built;
-  if (cfg.langevin.metropolis && !sampling::is_sphere(*M))  // off spheres only `true` has a potential:
-    for (const auto& name : cfg.drifts)                     // say so before tabulating anything
-      if (name != "true")
-        throw InvalidArgument("langevin: --mala needs a drift with a known potential (true, or an axial drift on a "
-                              "sphere); '" + name + "' has none");
+  if (cfg.langevin.metropolis)  // MALA needs a potential: say so before tabulating anything
+    for (const auto& name : cfg.drifts)
+      if (!sampling::drift_has_potential(name, *q))
+        throw InvalidArgument(sampling::mala_without_potential_message(name));
   for (const auto& name : cfg.drifts) {
     built.push_back(build_drift(name, *q, cfg.sigma, cfg.correction, dopt));
     sampling::check_langevin_options(*M, built.back(), cfg.langevin);

@@ -271,6 +271,11 @@ Register reg("regress", "MLP regression on raw vs Rao-Blackwellized DSM targets 
                };
              });
 
+/// "6.1x", or ">= 16x" when RB already beats the raw error at the smallest n.
+std::string sample_factor_text(const json& j) {
+  return (j["sample_factor_is_lower_bound"].get<bool>() ? ">= " : "") + fmt(j["sample_factor"].get<double>(), 3) + "x";
+}
+
 ReportSection experiment(const ReproduceContext& ctx) {
   const bool quick = ctx.profile == "quick";
   RegressConfig c;
@@ -279,12 +284,17 @@ ReportSection experiment(const ReproduceContext& ctx) {
     c.seeds = 2, c.test = 1000, c.fit.steps = 800, c.langevin_chains = 100, c.langevin_steps = 600;
   }
   c.seed = ctx.seed, c.threads = ctx.threads;
+  // one run of run_regress in its own folder, with its figure
+  auto run_in = [](const RegressConfig& rc, const std::filesystem::path& dir, const std::string& title) {
+    io::ensure_directory(dir);
+    io::Figure fig;
+    fig.title = title;
+    const json out = run_regress(rc, dir, [](const std::string&) {}, &fig);
+    fig.save(dir / "regress.png");
+    return out;
+  };
   const auto dir = ctx.out / "regress";
-  io::ensure_directory(dir);
-  io::Figure fig;
-  fig.title = "Raw vs Rao-Blackwellized DSM targets (the source's bottom panel)";
-  const json j = run_regress(c, dir, [](const std::string&) {}, &fig);
-  fig.save(dir / "regress.png");
+  const json j = run_in(c, dir, "Raw vs Rao-Blackwellized DSM targets (the source's bottom panel)");
   ReportSection s;
   s.title = "MLP regression: raw vs RB targets against training-set size (" + c.manifold + ", sigma " + fmt(c.sigma) + ")";
   s.figures = {"regress/regress.png"};
@@ -296,7 +306,7 @@ ReportSection experiment(const ReproduceContext& ctx) {
     s.rows.push_back({"relative test MSE at n = " + std::to_string(c.samples[k]), "RB below raw at every n",
                       "raw " + fmt(j["raw_mean"][k].get<double>(), 3) + ", RB " + fmt(j["rb_mean"][k].get<double>(), 3), ""});
   s.rows.push_back({"samples saved by RB (raw error at the largest n)", "(not quantified; goal >= 10x)",
-                    (j["sample_factor_is_lower_bound"].get<bool>() ? ">= " : "") + fmt(j["sample_factor"].get<double>(), 3) + "x",
+                    sample_factor_text(j),
                     "n_max / n at which RB reaches the raw error"});
   // The factor grows as sigma shrinks (the raw target's variance is d / sigma^2) while the training set
   // still resolves the RB posterior (docs/langevin.md §4): the full profile measures it at two more sigmas.
@@ -305,16 +315,11 @@ ReportSection experiment(const ReproduceContext& ctx) {
     for (const double sigma : {0.05, 0.2}) {
       RegressConfig cs = c;
       cs.sigma = sigma, cs.langevin_chains = 0;
-      const auto sub = dir / ("sigma_" + fmt(sigma, 3));
-      io::ensure_directory(sub);
-      io::Figure fs;
-      fs.title = "Raw vs RB targets, sigma " + fmt(sigma, 3);
-      const json js = run_regress(cs, sub, [](const std::string&) {}, &fs);
-      fs.save(sub / "regress.png");
-      s.figures.push_back("regress/sigma_" + fmt(sigma, 3) + "/regress.png");
+      const std::string sub = "sigma_" + fmt(sigma, 3);
+      const json js = run_in(cs, dir / sub, "Raw vs RB targets, sigma " + fmt(sigma, 3));
+      s.figures.push_back("regress/" + sub + "/regress.png");
       s.rows.push_back({"samples saved by RB at sigma " + fmt(sigma, 3), "goal >= 10x",
-                        (js["sample_factor_is_lower_bound"].get<bool>() ? ">= " : "") +
-                            fmt(js["sample_factor"].get<double>(), 3) + "x",
+                        sample_factor_text(js),
                         "raw " + fmt(js["raw_mean"].back().get<double>(), 3) + " at n = " +
                             std::to_string(c.samples.back())});
       sweep.push_back({{"sigma", sigma}, {"summary", js}});

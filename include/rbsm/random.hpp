@@ -19,7 +19,7 @@ class Rng {
     for (auto& s : s_) s = splitmix64(x);
   }
 
-  /// The generator's four state words (to run several streams in SIMD lanes, sampling/ziggurat.hpp);
+  /// The generator's four state words (to run several streams in SIMD lanes, sampling/langevin.cpp);
   /// `from_state` continues the stream from them. The normal() spare is not part of it.
   void get_state(std::uint64_t out[4]) const {
     for (int k = 0; k < 4; ++k) out[k] = s_[k];

@@ -193,20 +193,12 @@ class RevolutionFibre final : public FibreWeight {
 /// Any manifold: N_y M in place of F_y, Z restricted to |Z - y| < reach; E[det(I - W_nu)] for
 /// nu ~ N(m, sigma^2 I_k) by a tensor Gauss-Hermite rule, exact because det(I - W_nu) is a polynomial
 /// of degree d in nu.
-/// det A, in closed form up to 3 x 3 (no LU, no allocation: the whole-normal-space weight takes 64
-/// determinants of 3 x 3 matrices per reference on SO(3)), by LU above.
+/// det A of a 1 x 1, 2 x 2 or 3 x 3 matrix in closed form (no LU, no allocation).
 double small_determinant(const Mat& A) {
-  switch (A.rows()) {
-    case 1:
-      return A(0, 0);
-    case 2:
-      return A(0, 0) * A(1, 1) - A(0, 1) * A(1, 0);
-    case 3:
-      return A(0, 0) * (A(1, 1) * A(2, 2) - A(1, 2) * A(2, 1)) - A(0, 1) * (A(1, 0) * A(2, 2) - A(1, 2) * A(2, 0)) +
-             A(0, 2) * (A(1, 0) * A(2, 1) - A(1, 1) * A(2, 0));
-    default:
-      return A.determinant();
-  }
+  if (A.rows() == 1) return A(0, 0);
+  if (A.rows() == 2) return A(0, 0) * A(1, 1) - A(0, 1) * A(1, 0);
+  return A(0, 0) * (A(1, 1) * A(2, 2) - A(1, 2) * A(2, 1)) - A(0, 1) * (A(1, 0) * A(2, 2) - A(1, 2) * A(2, 0)) +
+         A(0, 2) * (A(1, 0) * A(2, 1) - A(1, 1) * A(2, 0));
 }
 
 class WholeNormalSpaceFibre final : public FibreWeight {
@@ -229,7 +221,7 @@ class WholeNormalSpaceFibre final : public FibreWeight {
     if (d <= 3) {
       C_ = Mat::Zero(d, d);
       for (const Mat& W : W_) {
-        if (d == 2) C_(0, 0) += sigma * sigma * W.determinant();
+        if (d == 2) c2_ += sigma * sigma * small_determinant(W);
         if (d == 3)
           for (int i = 0; i < 3; ++i)
             for (int j = 0; j < 3; ++j) {  // adj(W)_ij = cofactor C_ji
@@ -272,8 +264,7 @@ class WholeNormalSpaceFibre final : public FibreWeight {
     double expectation = 0.0;
     if (d <= 3) {  // closed form (constructor)
       const Mat B = Mat::Identity(d, d) - Wm;
-      expectation = d == 1 ? B(0, 0) : d == 2 ? small_determinant(B) + C_(0, 0)
-                                              : small_determinant(B) + (B.array() * C_.transpose().array()).sum();
+      expectation = small_determinant(B) + (d == 3 ? (B.array() * C_.transpose().array()).sum() : c2_);
     } else {
       Mat A(d, d);
       for (std::size_t g = 0; g < grid_w_.size(); ++g) {
@@ -290,7 +281,8 @@ class WholeNormalSpaceFibre final : public FibreWeight {
   Mat E_, N_;
   std::vector<Mat> W_;
   std::vector<Mat> G_;  // d > 3: I - sigma sum_a xi_a W_a at each Gauss-Hermite node
-  Mat C_;               // d <= 3: sigma^2 sum_a det W_a (d = 2, in C_(0, 0)) or sigma^2 sum_a adj(W_a) (d = 3)
+  Mat C_;               // d = 3: sigma^2 sum_a adj(W_a)
+  double c2_ = 0.0;     // d = 2: sigma^2 sum_a det W_a (d = 1: no sigma^2 term)
   std::vector<double> grid_w_;
 };
 

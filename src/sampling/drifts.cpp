@@ -1,5 +1,7 @@
 #include "rbsm/sampling/drifts.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "rbsm/dist/vmf.hpp"
@@ -171,6 +173,12 @@ Drift field_drift(std::string name, const geometry::Manifold& M, TangentField s,
   }
   drift.field = c == Correction::none ? s : dsm::corrected_field(M, s, c, sigma);
   return drift;
+}
+
+bool drift_has_potential(const std::string& name, const dist::Density& q) {
+  if (name == "true") return true;
+  const auto& names = drift_names();
+  return dynamic_cast<const dist::VonMisesFisher*>(&q) && std::find(names.begin(), names.end(), name) != names.end();
 }
 
 Drift make_drift(const std::string& name, const dist::Density& q, double sigma, const DriftOptions& o) {

@@ -51,22 +51,32 @@ Drift axial_drift(std::string name, const Vec& mu, Table1D g) {
   return d;
 }
 
+namespace {
+
+/// The reverse move in given frames: w = E_y a with E_z^T (y + E_y a - z) = 0 (y + w - z normal at z).
+Vec inverse_in_frames(const Mat& Ey, const Mat& Ez, const Vec& y, const Vec& z) {
+  return Ey * (Ez.transpose() * Ey).fullPivLu().solve(Ez.transpose() * (z - y));
+}
+
+/// log |det(I - E_y^T W_n E_y)|, the curvature part of the projection's Jacobian at x = y + n (n normal
+/// at y): d pi(x) = (I - W_n)^{-1} P_T(y).
+double curvature_log_factor(const geometry::Manifold& manifold, const Vec& y, const Mat& Ey, const Vec& n) {
+  const int d = manifold.dim();
+  return std::log(std::abs((Mat::Identity(d, d) - Ey.transpose() * manifold.weingarten(y, n) * Ey).determinant()));
+}
+
+}  // namespace
+
 Vec retraction_inverse(const geometry::Manifold& manifold, const Vec& y, const Vec& z) {
-  // w = E_y a with E_z^T (y + E_y a - z) = 0: the displacement y + w - z is normal to M at z
-  const Mat Ey = manifold.tangent_frame(y), Ez = manifold.tangent_frame(z);
-  const Mat A = Ez.transpose() * Ey;
-  return Ey * A.fullPivLu().solve(Ez.transpose() * (z - y));
+  return inverse_in_frames(manifold.tangent_frame(y), manifold.tangent_frame(z), y, z);
 }
 
 double retraction_log_jacobian(const geometry::Manifold& manifold, const Vec& z, const Vec& v) {
-  // d pi(x) = (I - W_{x - y})^{-1} P_T(y) at x = z + v, y = pi(x); restricted to T_z M and read in the
-  // orthonormal frames E_z, E_y its determinant is det(E_y^T E_z) / det(I - E_y^T W_{x - y} E_y).
+  // restricted to T_z M and read in the orthonormal frames E_z, E_y, d pi(z + v) has determinant
+  // det(E_y^T E_z) / det(I - E_y^T W_{x - y} E_y)
   const Vec x = z + v, y = manifold.project(x);
   const Mat Ez = manifold.tangent_frame(z), Ey = manifold.tangent_frame(y);
-  const int d = manifold.dim();
-  const Mat S = Ey.transpose() * manifold.weingarten(y, x - y) * Ey;
-  const Mat I = Mat::Identity(d, d);
-  return std::log(std::abs((Ey.transpose() * Ez).determinant())) - std::log(std::abs((I - S).determinant()));
+  return std::log(std::abs((Ey.transpose() * Ez).determinant())) - curvature_log_factor(manifold, y, Ey, x - y);
 }
 
 bool is_sphere(const geometry::Manifold& manifold) {
@@ -77,6 +87,11 @@ Vec langevin_step(const geometry::Manifold& manifold, const Drift& drift, const 
   const Mat E = manifold.tangent_frame(z);
   const Vec noise = E * (E.transpose() * xi);
   return manifold.project(z + h * drift.field(z) + std::sqrt(2.0 * h) * noise);
+}
+
+std::string mala_without_potential_message(const std::string& drift_name) {
+  return "langevin: --mala needs a drift with a known potential (true, or an axial drift on a sphere); '" +
+         drift_name + "' has none";
 }
 
 void check_langevin_options(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& o_in) {
@@ -94,14 +109,24 @@ void check_langevin_options(const geometry::Manifold& manifold, const Drift& dri
   if (!drift.field) throw InvalidArgument("langevin: drift '" + drift.name + "' has no field");
   if (o.metropolis) {
     if (!drift.log_target)
-      throw InvalidArgument("langevin: --mala needs a drift with a known potential (true, or an axial drift on a "
-                            "sphere); '" + drift.name + "' has none");
+      throw InvalidArgument(mala_without_potential_message(drift.name));
   }
   if (o.initial && (o.initial->rows() != o.chains || o.initial->cols() != manifold.ambient_dim()))
     throw InvalidArgument("langevin: initial states must be chains x D");
 }
 
 namespace {
+
+/// Whether the state after step k is chain's next record (after burn-in, every record_every steps).
+bool is_record_step(const LangevinOptions& o, int k, int rec, int records_per_chain) {
+  return k >= o.burn_in && (k + 1 - o.burn_in) % o.record_every == 0 && rec < records_per_chain;
+}
+
+/// Chain c's initial state: its row of o.initial, or uniform on M from the chain's own stream.
+Vec initial_state(const geometry::Manifold& manifold, const LangevinOptions& o, std::size_t c, Rng& rng) {
+  if (o.initial && c < static_cast<std::size_t>(o.chains)) return o.initial->row(c).transpose();
+  return manifold.sample_uniform(rng);
+}
 
 /// State of one chain on the sphere fast path: plain arrays, allocated once per chain.
 struct SphereChain {
@@ -280,7 +305,7 @@ struct SphereBlockJob {
   for (int l = 0; l < kLanes; ++l) {
     const std::size_t c = c0 + l;
     Rng rng(o.seed, c);
-    const Vec z0 = o.initial && l < active ? Vec(o.initial->row(c).transpose()) : job.manifold->sample_uniform(rng);
+    const Vec z0 = initial_state(*job.manifold, o, c, rng);  // lanes beyond o.chains: uniform, dropped
     for (int j = 0; j < D; ++j) z[j].v[l] = z0[j];
     r.set_lane(l, rng);
   }
@@ -305,7 +330,7 @@ struct SphereBlockJob {
     F64x inv = {};
     for (int l = 0; l < kLanes; ++l) inv[l] = 1.0 / std::sqrt(n2[l]);
     for (int j = 0; j < D; ++j) z[j].v = y[j].v * inv;
-    if (k >= o.burn_in && (k + 1 - o.burn_in) % o.record_every == 0 && rec < job.records_per_chain) {
+    if (is_record_step(o, k, rec, job.records_per_chain)) {
       for (int l = 0; l < active; ++l) {
         const Eigen::Index row = static_cast<Eigen::Index>(c0 + l) * job.records_per_chain + rec;
         for (int j = 0; j < D; ++j) (*job.samples)(row, j) = z[j].v[l];
@@ -383,12 +408,12 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
       static_cast<std::size_t>(o.chains), o.threads,
       [&](std::size_t c) {
         Rng rng(o.seed, c);
-        Vec z0 = o.initial ? Vec(o.initial->row(c).transpose()) : manifold.sample_uniform(rng);
+        const Vec z0 = initial_state(manifold, o, c, rng);
         const Eigen::Index row0 = static_cast<Eigen::Index>(c) * res.records_per_chain;
         long long acc = 0;
         int rec = 0;
         auto record = [&](int step, const auto& state) {
-          if (step >= o.burn_in && (step + 1 - o.burn_in) % o.record_every == 0 && rec < res.records_per_chain) {
+          if (is_record_step(o, step, rec, res.records_per_chain)) {
             for (int j = 0; j < D; ++j) res.samples(row0 + rec, j) = state[j];
             ++rec;
           }
@@ -414,20 +439,24 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
               z = langevin_step(manifold, drift, z, h, xi);
             } else {  // generic MALA with the projection retraction (docs/langevin.md §1.2)
               const Vec b = drift.field(z);
-              const Mat E = manifold.tangent_frame(z);
-              const Vec v = h * b + s * (E * (E.transpose() * xi));
+              const Mat Ez = manifold.tangent_frame(z);
+              const Vec v = h * b + s * (Ez * (Ez.transpose() * xi));
               bool ok = false;
               Vec y;
               double logp1 = 0.0, log_alpha = 0.0;
               try {
-                y = manifold.project(z + v);
-                const Vec w = retraction_inverse(manifold, y, z);
+                const Vec x = z + v;
+                y = manifold.project(x);
+                const Mat Ey = manifold.tangent_frame(y);
+                const Vec w = inverse_in_frames(Ey, Ez, y, z);
                 ok = (manifold.project(y + w) - z).norm() < 1e-9;  // z must be the nearest point of y + w
                 if (ok) {
                   logp1 = drift.log_target(y);
+                  // log J_z(v) - log J_y(w): their |det(E_y^T E_z)| factors are equal and cancel
                   log_alpha = logp1 - logp - ((w - h * drift.field(y)).squaredNorm() - (v - h * b).squaredNorm()) /
-                                                 (4.0 * h) +
-                              retraction_log_jacobian(manifold, z, v) - retraction_log_jacobian(manifold, y, w);
+                                                 (4.0 * h) -
+                              curvature_log_factor(manifold, y, Ey, x - y) +
+                              curvature_log_factor(manifold, z, Ez, y + w - z);
                   ok = std::isfinite(log_alpha);
                 }
               } catch (const GeometryError&) {

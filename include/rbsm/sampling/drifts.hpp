@@ -41,6 +41,10 @@ struct DriftOptions {
 /// a bad sigma.
 Drift make_drift(const std::string& name, const dist::Density& q, double sigma, const DriftOptions& options = {});
 
+/// Whether make_drift(name, q, ...) has a potential (Drift::log_target, which MALA needs), known without
+/// building it: `true` always, and every make_drift name under vMF on a sphere (axial drifts, G' = g).
+bool drift_has_potential(const std::string& name, const dist::Density& q);
+
 /// A learned (or any) tangent score field s with a post-hoc correction, tabulated where M allows it
 /// (tori) and evaluated pointwise otherwise. `s` must be thread-safe. M must outlive the drift.
 Drift field_drift(std::string name, const geometry::Manifold& manifold, dsm::TangentField s, dsm::Correction c,

@@ -105,6 +105,10 @@ struct LangevinResult {
 /// `metropolis` is asked for.
 LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& options);
 
+/// The one-line error for MALA with a drift that has no potential (check_langevin_options throws it; a
+/// caller that knows the drift's name before building it can throw it earlier).
+std::string mala_without_potential_message(const std::string& drift_name);
+
 /// The checks run_langevin makes before it starts (throws InvalidArgument naming the bad option).
 void check_langevin_options(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& options);
 
