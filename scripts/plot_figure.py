@@ -28,8 +28,16 @@ def main(spec_path, out_path):
             if s.get("color"):
                 kw["color"] = s["color"]
             x, y, style = s["x"], s["y"], s["style"]
+            if style == "heatmap":
+                z = s["z"]
+                grid = [z[j * len(x):(j + 1) * len(x)] for j in range(len(y))]
+                finite = sorted(v for v in z if v == v and abs(v) != float("inf"))
+                vmin = finite[int(0.02 * (len(finite) - 1))] if finite else None  # clip the empty oceans
+                mesh = ax.pcolormesh(x, y, grid, shading="auto", cmap="viridis", vmin=vmin)
+                fig.colorbar(mesh, ax=ax, label=s["label"] or None)
+                continue
             if style == "points":
-                ax.plot(x, y, "o", ms=3, **kw)
+                ax.plot(x, y, "o", ms=3 if len(x) < 2000 else 1, **kw)
             elif style == "dashed":
                 ax.plot(x, y, "--", **kw)
             elif style == "errorbar":
@@ -51,7 +59,7 @@ def main(spec_path, out_path):
         ax.set_xlabel(p["xlabel"])
         ax.set_ylabel(p["ylabel"])
         ax.grid(True, alpha=0.3)
-        if any(s["label"] for s in p["series"]):
+        if any(s["label"] and s["style"] != "heatmap" for s in p["series"]):
             ax.legend(fontsize=7)
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].axis("off")

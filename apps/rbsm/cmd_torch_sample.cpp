@@ -5,7 +5,9 @@
 #include <chrono>
 
 #include "cli.hpp"
+#include "rbsm/data/points.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/fit/fit.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/progress.hpp"
 #include "rbsm/io/run_folder.hpp"
@@ -24,7 +26,52 @@ struct SampleCli {
   std::vector<double> trajectory;
   int cols = 8;
   bool raw = false;
+  // manifold runs (rbsm fit)
+  std::int64_t steps_per_level = 20, mala_steps = 100;
+  double epsilon = 2e-5, mala_step = 0;
+  std::string format;
 };
+
+/// `sample` on a run of `rbsm fit`: annealed Langevin on M, then MALA against the model density.
+json sample_manifold(const SampleCli& o, const Common& common) {
+  fit::FitModel model = fit::FitModel::load(o.checkpoint);
+  const fs::path run_dir = fs::is_directory(o.checkpoint) ? fs::path(o.checkpoint) : fs::path(o.checkpoint).parent_path();
+  json saved = json::object();
+  if (fs::exists(run_dir / "density.json")) saved = json::parse(io::read_file(run_dir / "density.json"));
+  json cfg = json::object();
+  if (fs::exists(run_dir / "config.json")) cfg = json::parse(io::read_file(run_dir / "config.json"));
+  fit::SampleOptions so;
+  so.n = o.n;
+  so.steps_per_level = o.steps_per_level;
+  so.mala_steps = o.mala_steps;
+  so.epsilon = o.epsilon;
+  so.mala_step = o.mala_step;
+  so.sigma_eval = saved.value("sigma_eval", 0.0);
+  so.correction = dsm::parse_correction(saved.value("correction", std::string("none")));
+  so.seed = common.seed;
+  const data::PointFormat format =
+      data::parse_point_format(!o.format.empty() ? o.format : cfg.value("format", std::string("ambient")));
+  data::format_columns(format, model.manifold());  // refuse a format that does not fit, before writing
+  const int threads = apply_threads(common);
+  io::RunFolder run(o.out, {{"command", "sample"}, {"checkpoint", o.checkpoint}, {"n", o.n},
+                            {"steps_per_level", o.steps_per_level}, {"mala_steps", o.mala_steps},
+                            {"epsilon", o.epsilon}, {"mala_step", o.mala_step}, {"format", data::to_string(format)},
+                            {"seed", common.seed}, {"threads", threads}});
+  io::Progress progress("sample", static_cast<std::size_t>(model.options().levels * o.steps_per_level + o.mala_steps));
+  const auto t0 = std::chrono::steady_clock::now();
+  const fit::SampleResult r = fit::sample_model(model, so, [&](std::int64_t done, std::int64_t total) {
+    (void)total;
+    progress.update(static_cast<std::size_t>(done));
+  });
+  progress.finish();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  data::write_points_csv(run.path("samples.csv"), data::from_manifold_points(r.samples, model.manifold(), format),
+                         data::format_header(format, model.manifold()));
+  run.log("sample: " + std::to_string(o.n) + " samples on " + model.manifold().spec() + " in " + fmt(seconds, 3) +
+          " s, MALA acceptance " + fmt(r.acceptance_rate, 3));
+  return {{"out", run.dir().string()}, {"samples", run.path("samples.csv").string()}, {"n", o.n},
+          {"acceptance_rate", r.acceptance_rate}, {"sigma_eval", so.sigma_eval}, {"seconds", seconds}};
+}
 
 Register reg(
     "sample", "Sample images from a trained score model (Euler-Maruyama, predictor-corrector or probability-flow ODE)",
@@ -46,7 +93,16 @@ Register reg(
       app.add_option("--cols", o->cols, "columns of the PNG grid")->capture_default_str();
       app.add_flag("--raw-weights", o->raw, "use the trained weights instead of their EMA");
       app.add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
+      app.add_option("--steps-per-level", o->steps_per_level, "manifold runs: annealed Langevin steps per noise level")
+          ->capture_default_str();
+      app.add_option("--mala-steps", o->mala_steps, "manifold runs: MALA steps against the model density")
+          ->capture_default_str();
+      app.add_option("--epsilon", o->epsilon, "manifold runs: annealed step h = epsilon (sigma / sigma_min)^2")
+          ->capture_default_str();
+      app.add_option("--mala-step", o->mala_step, "manifold runs: MALA step (0: sigma_eval^2 / 2)")->capture_default_str();
+      app.add_option("--format", o->format, "manifold runs: format of samples.csv (default: the data's)");
       return [o, &common]() -> json {
+        if (fit::is_fit_checkpoint(o->checkpoint)) return sample_manifold(*o, common);
         const torch::Device device = nn::parse_device(o->device);
         const auto opts = nn::SamplerOptions()
                               .kind(nn::parse_sampler(o->sampler))

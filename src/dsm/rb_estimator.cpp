@@ -71,9 +71,11 @@ struct RbEstimator::SphereKernel {
 
   /// Weights of one query from its column of inner products c (length N); returns the number of
   /// active references and writes w (0 for pruned ones), sum w, sum w^2.
-  int weights(const double* c, int N, double* w, int* active, double& sw, double& sw2) const {
-    double cmax = c[0];
-    for (int j = 1; j < N; ++j) cmax = std::max(cmax, c[j]);
+  /// `skip`: a reference left out (leave-one-out), or -1.
+  int weights(const double* c, int N, double* w, int* active, double& sw, double& sw2, long skip = -1) const {
+    double cmax = -std::numeric_limits<double>::infinity();
+    for (int j = 0; j < N; ++j)
+      if (j != skip) cmax = std::max(cmax, c[j]);
     const double ref = L(cmax);
     // c* with L(c*) = ref - 40: L is increasing, so bisection.
     double lo = -1.0 - 1e-12, hi = cmax;
@@ -87,7 +89,7 @@ struct RbEstimator::SphereKernel {
     int na = 0;
     sw = sw2 = 0.0;
     for (int j = 0; j < N; ++j) {
-      if (c[j] < cstar) {
+      if (c[j] < cstar || j == skip) {
         w[j] = 0.0;
         continue;
       }
@@ -122,13 +124,18 @@ RbEstimator::RbEstimator(std::shared_ptr<const geometry::Manifold> manifold, Mat
 
 RbEstimator::~RbEstimator() = default;
 
-RbEstimate RbEstimator::estimate(const Mat& queries, int threads) const {
+RbEstimate RbEstimator::estimate(const Mat& queries, int threads, const std::vector<long>* exclude) const {
   const int D = manifold_->ambient_dim();
   if (queries.cols() != D)
     throw InvalidArgument("RbEstimator: queries have " + std::to_string(queries.cols()) + " columns, expected " +
                           std::to_string(D));
   const Eigen::Index nq = queries.rows();
   const int N = static_cast<int>(refs_.rows());
+  if (exclude && static_cast<Eigen::Index>(exclude->size()) != nq)
+    throw InvalidArgument("RbEstimator: " + std::to_string(exclude->size()) + " excluded indices for " +
+                          std::to_string(nq) + " queries");
+  if (exclude && N < 2) throw InvalidArgument("RbEstimator: leave-one-out needs at least 2 references");
+  const auto skip_of = [&](Eigen::Index q) { return exclude ? (*exclude)[q] : -1L; };
   RbEstimate out{Mat::Zero(nq, D), Vec::Zero(nq)};
   if (sphere_) {
     const SphereKernel& K = *sphere_;
@@ -144,7 +151,7 @@ RbEstimate RbEstimator::estimate(const Mat& queries, int threads) const {
       long total_active = 0;
       std::vector<std::vector<int>> act(nb);
       for (Eigen::Index i = 0; i < nb; ++i) {
-        const int na = K.weights(C.col(i).data(), N, W.col(i).data(), active.data(), sw[i], sw2[i]);
+        const int na = K.weights(C.col(i).data(), N, W.col(i).data(), active.data(), sw[i], sw2[i], skip_of(q0 + i));
         act[i].assign(active.begin(), active.begin() + na);
         total_active += na;
       }
@@ -168,8 +175,9 @@ RbEstimate RbEstimator::estimate(const Mat& queries, int threads) const {
     const auto fw = make_fibre_weight(*manifold_, queries.row(q).transpose(), sigma_, model_);
     std::vector<double> lw(N);
     double lmax = kNegInf;
+    const long skip = skip_of(static_cast<Eigen::Index>(q));
     for (int j = 0; j < N; ++j) {
-      lw[j] = fw->log_weight(refs_.row(j).transpose());
+      lw[j] = j == skip ? kNegInf : fw->log_weight(refs_.row(j).transpose());
       lmax = std::max(lmax, lw[j]);
     }
     if (!(lmax > kNegInf))
@@ -178,7 +186,7 @@ RbEstimate RbEstimator::estimate(const Mat& queries, int threads) const {
     Vec s = Vec::Zero(D);
     double sw = 0.0, sw2 = 0.0;
     for (int j = 0; j < N; ++j) {
-      const double w = std::exp(lw[j] - lmax);
+      const double w = lw[j] == kNegInf ? 0.0 : std::exp(lw[j] - lmax);
       if (w == 0.0) continue;
       s += w * (refs_.row(j).transpose() - fw->y());
       sw += w;

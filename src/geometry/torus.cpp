@@ -44,6 +44,8 @@ Vec CliffordTorus::point(double a1, double a2) const {
   return p;
 }
 
+double CliffordTorus::log_area_element(double, double) const { return std::log(r1_ * r2_); }
+
 Mat CliffordTorus::coordinate_tangents(double a1, double a2) const {
   Mat T = Mat::Zero(4, 2);
   T(0, 0) = -r1_ * std::sin(a1);
@@ -135,6 +137,10 @@ Vec TorusOfRevolution::point(double a1, double a2) const {
   Vec p(3);
   p << rho * std::cos(a2), rho * std::sin(a2), r_ * std::sin(a1);
   return p;
+}
+
+double TorusOfRevolution::log_area_element(double a1, double) const {
+  return std::log(r_ * (R_ + r_ * std::cos(a1)));
 }
 
 Mat TorusOfRevolution::coordinate_tangents(double a1, double a2) const {
@@ -229,5 +235,9 @@ Vec TorusOfRevolution::sample_uniform(Rng& rng) const {
 
 double TorusOfRevolution::reach() const { return std::min(r_, R_ - r_); }
 double TorusOfRevolution::volume() const { return 4 * kPi * kPi * R_ * r_; }
+
+const AngularChart* angular_chart(const Manifold& manifold) {
+  return dynamic_cast<const AngularChart*>(&manifold);
+}
 
 }  // namespace rbsm::geometry

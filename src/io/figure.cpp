@@ -38,7 +38,7 @@ nlohmann::json Figure::to_json() const {
                       {"logy", p.logy}, {"series", nlohmann::json::array()}};
     for (const auto& s : p.series)
       jp["series"].push_back({{"label", s.label}, {"x", s.x}, {"y", s.y}, {"yerr", s.yerr},
-                              {"style", s.style}, {"color", s.color}});
+                              {"style", s.style}, {"color", s.color}, {"z", s.z}});
     j["panels"].push_back(jp);
   }
   return j;

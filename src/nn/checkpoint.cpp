@@ -82,22 +82,24 @@ void read_optimizer(OpenedCheckpoint& ckpt, torch::optim::Optimizer& optimizer) 
   }
 }
 
-void write_checkpoint(const fs::path& file, const nlohmann::json& config, const torch::nn::Module& model,
-                      const torch::nn::Module& ema, const torch::optim::Optimizer& optimizer) {
-  torch::serialize::OutputArchive archive, model_ar, ema_ar, opt_ar;
-  archive.write("format", c10::IValue(std::string(kScoreModelFormat)));
+void write_archive(const fs::path& file, const std::string& format, const nlohmann::json& config,
+                   const std::vector<std::pair<std::string, const torch::nn::Module*>>& modules,
+                   const torch::optim::Optimizer* optimizer) {
+  torch::serialize::OutputArchive archive;
+  archive.write("format", c10::IValue(format));
   archive.write("config", c10::IValue(config.dump()));
   // Flat keys ("down0_0_res.conv1.weight"), the names read_module looks up.
-  auto flat = [](const torch::nn::Module& m, torch::serialize::OutputArchive& ar) {
-    for (const auto& p : m.named_parameters(true)) ar.write(p.key(), p.value().detach());
-    for (const auto& b : m.named_buffers(true)) ar.write(b.key(), b.value(), /*is_buffer=*/true);
-  };
-  flat(model, model_ar);
-  flat(ema, ema_ar);
-  optimizer.save(opt_ar);
-  archive.write("model", model_ar);
-  archive.write("ema", ema_ar);
-  archive.write("optimizer", opt_ar);
+  for (const auto& [key, m] : modules) {
+    torch::serialize::OutputArchive ar;
+    for (const auto& p : m->named_parameters(true)) ar.write(p.key(), p.value().detach());
+    for (const auto& b : m->named_buffers(true)) ar.write(b.key(), b.value(), /*is_buffer=*/true);
+    archive.write(key, ar);
+  }
+  if (optimizer) {
+    torch::serialize::OutputArchive opt_ar;
+    optimizer->save(opt_ar);
+    archive.write("optimizer", opt_ar);
+  }
   io::atomic_write_with(file, [&](const fs::path& tmp) {
     try {
       archive.save_to(tmp.string());
@@ -105,6 +107,11 @@ void write_checkpoint(const fs::path& file, const nlohmann::json& config, const 
       throw IoError("cannot write checkpoint " + file.string() + ": " + first_line(e.what_without_backtrace()));
     }
   });
+}
+
+void write_checkpoint(const fs::path& file, const nlohmann::json& config, const torch::nn::Module& model,
+                      const torch::nn::Module& ema, const torch::optim::Optimizer& optimizer) {
+  write_archive(file, kScoreModelFormat, config, {{"model", &model}, {"ema", &ema}}, &optimizer);
 }
 
 }  // namespace detail

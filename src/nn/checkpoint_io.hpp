@@ -4,6 +4,8 @@
 // (writing and resuming) and vae.cpp (opening VAE checkpoints).
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -24,7 +26,13 @@ OpenedCheckpoint open_checkpoint(const std::filesystem::path& file, const std::s
 /// the first missing tensor or shape mismatch ("another architecture").
 void read_module(OpenedCheckpoint& ckpt, const std::string& key, torch::nn::Module& module);
 
-/// Writes format, config, model, EMA and optimiser state to `file` atomically.
+/// Writes a checkpoint archive atomically: the format tag, the config JSON, each module under its key
+/// (flat parameter and buffer names) and, if given, the optimiser's state under "optimizer".
+void write_archive(const std::filesystem::path& file, const std::string& format, const nlohmann::json& config,
+                   const std::vector<std::pair<std::string, const torch::nn::Module*>>& modules,
+                   const torch::optim::Optimizer* optimizer);
+
+/// Writes format, config, model, EMA and optimiser state to `file` atomically (score-model format).
 void write_checkpoint(const std::filesystem::path& file, const nlohmann::json& config, const torch::nn::Module& model,
                       const torch::nn::Module& ema, const torch::optim::Optimizer& optimizer);
 

@@ -118,3 +118,38 @@ TEST(DsmEstimator, RejectsBadInput) {
 }
 
 }  // namespace
+
+namespace rbsm::dsm {
+namespace {
+// Leave-one-out (the fit's RB target): excluding reference j equals an estimator built without row j.
+TEST(RbEstimatorLeaveOneOut, EqualsTheEstimatorWithoutThatReference) {
+  for (const std::string spec : {"sphere:2", "torus:3,1", "clifford-torus:1,1.5"}) {
+    std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold(spec);
+    Rng rng(11, 0);
+    const int N = 12;
+    Mat refs(N, M->ambient_dim());
+    for (int j = 0; j < N; ++j) refs.row(j) = M->sample_uniform(rng).transpose();
+    const double sigma = 0.4;
+    RbEstimator full(M, refs, sigma);
+    Mat Q(N, M->ambient_dim());
+    std::vector<long> skip(N);
+    for (int j = 0; j < N; ++j) {
+      Vec x = refs.row(j).transpose();
+      for (int k = 0; k < x.size(); ++k) x[k] += 0.1 * rng.normal();
+      Q.row(j) = M->project(x).transpose();
+      skip[j] = j;
+    }
+    const RbEstimate loo = full.estimate(Q, 1, &skip);
+    for (int j = 0; j < N; ++j) {
+      Mat rest(N - 1, M->ambient_dim());
+      for (int i = 0, r = 0; i < N; ++i)
+        if (i != j) rest.row(r++) = refs.row(i);
+      const Vec brute = RbEstimator(M, rest, sigma).estimate_one(Q.row(j).transpose());
+      EXPECT_LT((loo.r.row(j).transpose() - brute).norm(), 1e-9 * (1 + brute.norm())) << spec << " " << j;
+    }
+    // and it differs from the full estimate (the own reference pulls the target back to it)
+    EXPECT_GT((full.estimate(Q, 1).r - loo.r).norm(), 1e-3) << spec;
+  }
+}
+}  // namespace
+}  // namespace rbsm::dsm

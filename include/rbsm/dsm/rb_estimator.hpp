@@ -14,6 +14,7 @@
 /// evaluated exactly: a closed-form polynomial for c / sigma >= 9 and a cubic Hermite table
 /// (spacing 1/256, interpolation error < 1e-11) below.
 #include <memory>
+#include <vector>
 
 #include "rbsm/dsm/fibre.hpp"
 #include "rbsm/geometry/manifold.hpp"
@@ -33,8 +34,10 @@ class RbEstimator {
   RbEstimator(std::shared_ptr<const geometry::Manifold> manifold, Mat references, double sigma);
   ~RbEstimator();
 
-  /// r_hat and the ESS at each row of `queries` (projected onto M first).
-  RbEstimate estimate(const Mat& queries, int threads = 0) const;
+  /// r_hat and the ESS at each row of `queries` (projected onto M first). With `exclude` (one entry per
+  /// query: a reference index, or -1), query q's sum leaves out reference (*exclude)[q]: the leave-one-out
+  /// target of a query made by noising that reference (otherwise the target points back at it).
+  RbEstimate estimate(const Mat& queries, int threads = 0, const std::vector<long>* exclude = nullptr) const;
   /// One query.
   Vec estimate_one(const Vec& y, double* ess = nullptr) const;
 

@@ -17,8 +17,25 @@
 
 namespace rbsm::geometry {
 
+/// The angular chart (a1, a2) in (-pi, pi]^2 that both tori share, so that algorithms on a torus
+/// (densities in angles, quadrature, data in angles) need no concrete type.
+class AngularChart {
+ public:
+  virtual ~AngularChart() = default;
+  /// (a1, a2) in (-pi, pi]^2 of a point z on M.
+  virtual Eigen::Vector2d angles(const Vec& z) const = 0;
+  /// p(a1, a2).
+  virtual Vec point(double a1, double a2) const = 0;
+  /// D x 2 matrix with columns dp/da1, dp/da2.
+  virtual Mat coordinate_tangents(double a1, double a2) const = 0;
+  /// log sqrt(det J^T J) of J = coordinate_tangents: the Riemannian area element in the angles.
+  virtual double log_area_element(double a1, double a2) const = 0;
+};
+/// The chart of `manifold` if it is a torus, else nullptr.
+const AngularChart* angular_chart(const Manifold& manifold);
+
 /// S^1(r1) x S^1(r2) in R^4, p(a1, a2) = (r1 cos a1, r1 sin a1, r2 cos a2, r2 sin a2).
-class CliffordTorus final : public Manifold {
+class CliffordTorus final : public Manifold, public AngularChart {
  public:
   /// r1, r2 > 0 (finite); throws InvalidArgument otherwise.
   CliffordTorus(double r1, double r2);
@@ -26,11 +43,13 @@ class CliffordTorus final : public Manifold {
   double r1() const { return r1_; }
   double r2() const { return r2_; }
   /// (a1, a2) in (-pi, pi]^2 of a point z on M (atan2 of each coordinate pair).
-  Eigen::Vector2d angles(const Vec& z) const;
+  Eigen::Vector2d angles(const Vec& z) const override;
   /// p(a1, a2).
-  Vec point(double a1, double a2) const;
+  Vec point(double a1, double a2) const override;
   /// D x 2 matrix with columns dp/da1, dp/da2 (not normalised: lengths r1, r2).
-  Mat coordinate_tangents(double a1, double a2) const;
+  Mat coordinate_tangents(double a1, double a2) const override;
+  /// log(r1 r2).
+  double log_area_element(double a1, double a2) const override;
 
   std::string spec() const override;
   int dim() const override { return 2; }
@@ -62,7 +81,7 @@ class CliffordTorus final : public Manifold {
 /// p(a1, a2) = ((R + r cos a1) cos a2, (R + r cos a1) sin a2, r sin a1); a1 goes around the tube,
 /// a2 around the axis (SPEC.md "Parametrisations"). Unit normal n = (cos a1 cos a2, cos a1 sin a2,
 /// sin a1), pointing outward (away from the core circle).
-class TorusOfRevolution final : public Manifold {
+class TorusOfRevolution final : public Manifold, public AngularChart {
  public:
   /// Requires R > r > 0 (finite); throws InvalidArgument otherwise.
   TorusOfRevolution(double R, double r);
@@ -70,11 +89,13 @@ class TorusOfRevolution final : public Manifold {
   double R() const { return R_; }
   double r() const { return r_; }
   /// (a1, a2) in (-pi, pi]^2 of a point z on M.
-  Eigen::Vector2d angles(const Vec& z) const;
+  Eigen::Vector2d angles(const Vec& z) const override;
   /// p(a1, a2).
-  Vec point(double a1, double a2) const;
+  Vec point(double a1, double a2) const override;
   /// D x 2 matrix with columns dp/da1, dp/da2 (lengths r and R + r cos a1).
-  Mat coordinate_tangents(double a1, double a2) const;
+  Mat coordinate_tangents(double a1, double a2) const override;
+  /// log(r (R + r cos a1)).
+  double log_area_element(double a1, double a2) const override;
   /// Principal curvatures (k1, k2) with respect to the inward normal -n:
   /// k1 = cos a1 / (R + r cos a1) along the parallels (a2 direction), k2 = 1/r along the
   /// meridians (a1 direction). Gaussian curvature K_G = k1 k2 (docs/geometry.md eq. 4.2).

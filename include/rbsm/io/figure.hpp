@@ -14,8 +14,10 @@ struct Series {
   std::string label;
   std::vector<double> x, y;
   std::vector<double> yerr;       ///< optional error bars (same length as y)
-  std::string style = "line";     ///< line | points | dashed | errorbar | step | hline | bar
+  std::string style = "line";     ///< line | points | dashed | errorbar | step | hline | bar | heatmap
   std::string color;              ///< optional matplotlib colour
+  /// heatmap only: values on the grid x (columns) by y (rows), row-major (z[j * x.size() + i] at x[i], y[j]).
+  std::vector<double> z;
 };
 
 struct Panel {

@@ -1,0 +1,172 @@
+#pragma once
+/// Fitting score models to data on a manifold M (docs/fit.md): ambient denoising score matching with raw
+/// or Rao-Blackwellized tangent targets, and the exact likelihood of the fitted energy model.
+///
+/// Training (docs/fit.md §3). Example i of step k: a training point Z, a noise level sigma drawn
+/// uniformly from L log-spaced levels in [sigma_min, sigma_max], X = Z + sigma xi, y = pi(X), and the target
+///   raw:  T = P_T(y)(Z - y) / sigma^2                      (dsm/targets.hpp)
+///   rb:   r_hat(y) from the training split as references, leaving Z's own row out (dsm/rb_estimator.hpp)
+/// with the loss mean sigma^2 |s(y, sigma) - target|^2. Adam (warm-up, cosine decay), an EMA of the weights,
+/// early stopping on the same loss over a fixed validation set (the EMA weights with the lowest one are
+/// kept). Batch indices are nn::batch_indices(seed, k), levels and noise come from Rng(seed, 2^40 + k):
+/// pure functions of (seed, k), so `resume` continues bit-identically and --threads changes nothing.
+///
+/// Density (docs/fit.md §4). The energy model at sigma defines p(z) ∝ exp(E_c(z, sigma)) on M, E_c the
+/// energy after a correction that is again an energy (energy_correction_available):
+///   none:       E
+///   extrinsic:  E - sigma^2 c E                          (K = c P_T on M: spheres c = 1 - d/2)
+///   geometric:  E - sigma^2 (c E + phi)                  (E_M = grad phi; spheres phi = 0)
+///   full:       E - sigma^2 [1/2 (Delta_M E + |grad_M E|^2) + c E + phi]
+/// (the corrections of dsm/corrections.hpp applied to s = grad_M E). Delta_M E = tr(P_T Hess E) + <H, grad E>
+/// by autograd. log Z by numerics::log_normaliser (adaptive cubature on S^2 and the tori).
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rbsm/dsm/corrections.hpp"
+#include "rbsm/fit/noise_net.hpp"
+#include "rbsm/geometry/manifold.hpp"
+#include "rbsm/numerics/cubature.hpp"
+
+namespace rbsm::fit {
+
+using geometry::Mat;
+using geometry::Vec;
+
+enum class Target { raw, rb };
+Target parse_target(const std::string& name);  ///< "raw" or "rb"
+std::string to_string(Target t);
+
+inline constexpr const char* kFitFormat = "rbsm-manifold-fit-v1";
+
+struct FitOptions {
+  std::string manifold = "sphere:2";
+  NoiseNetOptions net;
+  Target target = Target::rb;
+  double sigma_min = 0.01, sigma_max = 0.5;
+  std::int64_t levels = 24;          ///< L noise levels, log-spaced
+  std::int64_t steps = 3000;         ///< total optimiser steps (a resumed run continues up to this)
+  std::int64_t batch = 256;
+  double lr = 2e-3;
+  std::int64_t warmup = 100;
+  double ema_decay = 0.995;
+  std::int64_t eval_every = 100;     ///< validation loss every this many steps
+  std::int64_t patience = 8;         ///< stop after this many evaluations without improvement (0: never)
+  std::int64_t val_examples = 4096;  ///< fixed noisy validation examples
+  std::int64_t checkpoint_every = 500;
+  std::uint64_t seed = 0;
+  int threads = 0;                   ///< rbsm's own pools (RB targets); LibTorch's is set by the caller
+  /// Throws InvalidArgument naming the bad value.
+  void validate() const;
+  nlohmann::json to_json() const;
+  static FitOptions from_json(const nlohmann::json& j);
+  /// The L noise levels sigma_min (sigma_max / sigma_min)^(l / (L - 1)).
+  std::vector<double> sigma_levels() const;
+};
+
+struct FitHooks {
+  std::function<bool()> should_stop;  ///< polled every step: true -> checkpoint and return
+  std::function<void(std::int64_t step, double loss)> on_step;
+  std::function<void(std::int64_t step, double val_loss, bool best)> on_eval;
+};
+
+struct TrainOutcome {
+  std::int64_t start_step = 0, step = 0, best_step = 0;
+  double best_val_loss = 0, seconds = 0;
+  bool stopped = false, early_stopped = false;
+  std::filesystem::path checkpoint;
+  std::vector<std::vector<double>> metrics;  ///< rows: step, training loss, learning rate
+  std::vector<std::vector<double>> evals;    ///< rows: step, validation loss (EMA weights)
+};
+
+/// Trains on `train` (n x D, rows on M) with early stopping on `val`, writing out/checkpoint.pt (the
+/// config records `extra`). With `resume`, out/checkpoint.pt must exist and training continues from it.
+/// Throws InvalidArgument for bad options or data, NumericalError for a non-finite loss.
+TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& options, const std::filesystem::path& out,
+                       bool resume = false, const FitHooks& hooks = {}, const nlohmann::json& extra = {});
+
+/// True if `run_or_file` holds a checkpoint of format kFitFormat (false for other rbsm checkpoints; throws
+/// IoError for a missing or corrupt file).
+bool is_fit_checkpoint(const std::filesystem::path& run_or_file);
+
+/// A trained model, loaded for evaluation (the best EMA weights). Thread-compatible: one user at a time.
+class FitModel {
+ public:
+  /// `run_or_file`: a run folder (its checkpoint.pt) or the file. Throws IoError for a missing, corrupt or
+  /// foreign checkpoint.
+  static FitModel load(const std::filesystem::path& run_or_file);
+  FitModel(FitOptions options, NoiseNet net, nlohmann::json config);
+
+  const FitOptions& options() const { return options_; }
+  const nlohmann::json& config() const { return config_; }
+  const geometry::Manifold& manifold() const { return *manifold_; }
+  std::shared_ptr<const geometry::Manifold> manifold_ptr() const { return manifold_; }
+  NoiseNet& net() { return net_; }
+
+  /// Tangent scores s(z, sigma) at rows of Z (rows on M), batched.
+  Mat score(const Mat& Z, double sigma);
+  /// The corrected energy E_c(z, sigma) (energy models; throws InvalidArgument for vector models or a
+  /// correction that is not an energy on M).
+  Vec energy(const Mat& Z, double sigma, dsm::Correction correction = dsm::Correction::none);
+
+ private:
+  FitOptions options_;
+  NoiseNet net_;
+  nlohmann::json config_;
+  std::shared_ptr<const geometry::Manifold> manifold_;
+};
+
+/// Where the correction of an energy is again an energy: K = c P_T with c constant and E_M = grad phi.
+/// Returns c (and phi through `phi` when E_M != 0 is a known gradient); throws InvalidArgument naming the
+/// reason otherwise (e.g. on the torus of revolution K varies along M, so K grad E is not a gradient).
+struct EnergyCorrection {
+  double c = 0;
+  std::function<double(const Vec& z)> phi;  ///< empty: E_M = 0
+};
+EnergyCorrection energy_correction(const geometry::Manifold& manifold, dsm::Correction correction);
+
+/// A density p(z) = exp(E_c(z, sigma) - log Z).
+struct ModelDensity {
+  double sigma = 0;
+  dsm::Correction correction = dsm::Correction::none;
+  numerics::LogNormaliser normaliser;
+};
+/// log Z of the model at (sigma, correction).
+ModelDensity model_density(FitModel& model, double sigma, dsm::Correction correction,
+                           const numerics::CubatureOptions& cubature = {});
+/// log p at rows of Z (nats, w.r.t. the Riemannian volume).
+Vec log_density(FitModel& model, const ModelDensity& density, const Mat& Z);
+
+/// sigma_eval: the level of `candidates` (default: every level <= sigma_max / 2) with the lowest mean
+/// validation NLL. Returns the chosen density; `table` receives (sigma, val NLL) per candidate.
+ModelDensity choose_sigma_eval(FitModel& model, const Mat& val, dsm::Correction correction,
+                               const numerics::CubatureOptions& cubature,
+                               std::vector<std::pair<double, double>>* table = nullptr,
+                               const std::function<void(std::size_t done, std::size_t total)>& on_candidate = {});
+
+struct SampleOptions {
+  std::int64_t n = 1000;
+  std::int64_t steps_per_level = 20;   ///< annealed Langevin steps per noise level
+  double epsilon = 2e-5;               ///< step h_l = epsilon (sigma_l / sigma_min)^2 (Song & Ermon 2019)
+  std::int64_t mala_steps = 200;       ///< MALA against the model density (energy models; 0: none)
+  double mala_step = 0;                ///< 0: sigma_eval^2 / 2
+  double sigma_eval = 0;               ///< MALA target's sigma (0: the smallest level)
+  dsm::Correction correction = dsm::Correction::none;
+  std::uint64_t seed = 0;
+  int threads = 1;
+};
+struct SampleResult {
+  Mat samples;                 ///< n x D on M
+  double acceptance_rate = 1;  ///< MALA
+};
+/// Annealed Langevin on M down the noise levels (projected Euler-Maruyama, all chains batched), then
+/// MALA against p at sigma_eval (energy models).
+SampleResult sample_model(FitModel& model, const SampleOptions& options,
+                          const std::function<void(std::int64_t done, std::int64_t total)>& progress = {});
+
+}  // namespace rbsm::fit

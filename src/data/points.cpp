@@ -1,0 +1,491 @@
+// Points on a manifold from files, the earth catalogues and the fit splits (include/rbsm/data/points.hpp).
+#include "rbsm/data/points.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+#include "rbsm/error.hpp"
+#include "rbsm/geometry/so3.hpp"
+#include "rbsm/geometry/sphere.hpp"
+#include "rbsm/geometry/torus.hpp"
+#include "rbsm/io/files.hpp"
+#include "rbsm/io/table.hpp"
+#include "rbsm/random.hpp"
+
+namespace rbsm::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr double kDegree = 3.14159265358979323846 / 180.0;
+
+bool is_sphere2(const geometry::Manifold& M) { return M.spec() == "sphere:2"; }
+bool is_so3(const geometry::Manifold& M) { return M.spec() == "so3"; }
+const geometry::AngularChart* chart_of(const geometry::Manifold& M) {
+  return geometry::angular_chart(M);
+}
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+/// Splits one line at commas, tabs or semicolons; if it has none, at runs of whitespace.
+std::vector<std::string> split_fields(const std::string& line) {
+  std::vector<std::string> out;
+  if (line.find_first_of(",\t;") != std::string::npos) {
+    std::string cur;
+    for (char c : line) {
+      if (c == ',' || c == '\t' || c == ';') {
+        out.push_back(trim(cur));
+        cur.clear();
+      } else {
+        cur += c;
+      }
+    }
+    out.push_back(trim(cur));
+  } else {
+    std::istringstream is(line);
+    std::string f;
+    while (is >> f) out.push_back(f);
+  }
+  return out;
+}
+
+bool parse_number(const std::string& s, double& v) {
+  if (s.empty()) return false;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (*b == '+') ++b;
+  const auto r = std::from_chars(b, e, v);
+  return r.ec == std::errc() && r.ptr == e;
+}
+
+/// Row-major 3 x 3 matrix -> unit quaternion (w, x, y, z) with w >= 0 (Shepperd's branch choice).
+Vec quaternion_from_rotation(const Vec& R) {
+  const auto m = [&](int a, int b) { return R[3 * a + b]; };
+  const double tr = m(0, 0) + m(1, 1) + m(2, 2);
+  Vec q(4);
+  if (tr > 0) {
+    const double s = 2.0 * std::sqrt(1.0 + tr);
+    q << 0.25 * s, (m(2, 1) - m(1, 2)) / s, (m(0, 2) - m(2, 0)) / s, (m(1, 0) - m(0, 1)) / s;
+  } else if (m(0, 0) > m(1, 1) && m(0, 0) > m(2, 2)) {
+    const double s = 2.0 * std::sqrt(1.0 + m(0, 0) - m(1, 1) - m(2, 2));
+    q << (m(2, 1) - m(1, 2)) / s, 0.25 * s, (m(0, 1) + m(1, 0)) / s, (m(0, 2) + m(2, 0)) / s;
+  } else if (m(1, 1) > m(2, 2)) {
+    const double s = 2.0 * std::sqrt(1.0 + m(1, 1) - m(0, 0) - m(2, 2));
+    q << (m(0, 2) - m(2, 0)) / s, (m(0, 1) + m(1, 0)) / s, 0.25 * s, (m(1, 2) + m(2, 1)) / s;
+  } else {
+    const double s = 2.0 * std::sqrt(1.0 + m(2, 2) - m(0, 0) - m(1, 1));
+    q << (m(1, 0) - m(0, 1)) / s, (m(0, 2) + m(2, 0)) / s, (m(1, 2) + m(2, 1)) / s, 0.25 * s;
+  }
+  q.normalize();
+  if (q[0] < 0) q = -q;
+  return q;
+}
+}  // namespace
+
+PointFormat parse_point_format(const std::string& name) {
+  if (name == "ambient") return PointFormat::ambient;
+  if (name == "latlon") return PointFormat::latlon;
+  if (name == "angles") return PointFormat::angles;
+  if (name == "quaternion") return PointFormat::quaternion;
+  if (name == "matrix") return PointFormat::matrix;
+  throw InvalidArgument("unknown point format '" + name + "' (expected ambient, latlon, angles, quaternion or matrix)");
+}
+
+std::string to_string(PointFormat f) {
+  switch (f) {
+    case PointFormat::ambient: return "ambient";
+    case PointFormat::latlon: return "latlon";
+    case PointFormat::angles: return "angles";
+    case PointFormat::quaternion: return "quaternion";
+    case PointFormat::matrix: return "matrix";
+  }
+  return "?";
+}
+
+int format_columns(PointFormat format, const geometry::Manifold& M) {
+  switch (format) {
+    case PointFormat::ambient: return M.ambient_dim();
+    case PointFormat::latlon:
+      if (!is_sphere2(M)) throw InvalidArgument("format latlon needs --manifold sphere:2, not " + M.spec());
+      return 2;
+    case PointFormat::angles:
+      if (!chart_of(M)) throw InvalidArgument("format angles needs a torus (torus:R,r or clifford-torus:r1,r2), not " + M.spec());
+      return 2;
+    case PointFormat::quaternion:
+      if (!is_so3(M)) throw InvalidArgument("format quaternion needs --manifold so3, not " + M.spec());
+      return 4;
+    case PointFormat::matrix:
+      if (!is_so3(M)) throw InvalidArgument("format matrix needs --manifold so3, not " + M.spec());
+      return 9;
+  }
+  return 0;
+}
+
+std::vector<std::string> format_header(PointFormat format, const geometry::Manifold& M) {
+  switch (format) {
+    case PointFormat::latlon: return {"lat", "lon"};
+    case PointFormat::angles: return {"a1", "a2"};
+    case PointFormat::quaternion: return {"w", "x", "y", "z"};
+    case PointFormat::matrix: return {"r11", "r12", "r13", "r21", "r22", "r23", "r31", "r32", "r33"};
+    case PointFormat::ambient: break;
+  }
+  std::vector<std::string> h;
+  for (int i = 0; i < M.ambient_dim(); ++i) h.push_back("x" + std::to_string(i + 1));
+  return h;
+}
+
+// ------------------------------------------------------------------ tables
+Table parse_table_text(const std::string& text, const std::string& name) {
+  std::vector<std::vector<double>> rows;
+  std::vector<long> lines;
+  std::size_t cols = 0;
+  bool header_allowed = true;
+  long line_no = 0;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t end = std::min(text.find('\n', pos), text.size());
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (const auto h = line.find('#'); h != std::string::npos) line.resize(h);
+    line = trim(line);
+    if (line.empty()) {
+      if (end >= text.size()) break;
+      continue;
+    }
+    const auto fields = split_fields(line);
+    std::vector<double> row(fields.size());
+    std::size_t bad = fields.size();
+    for (std::size_t k = 0; k < fields.size(); ++k)
+      if (!parse_number(fields[k], row[k])) {
+        bad = k;
+        break;
+      }
+    if (bad < fields.size()) {
+      if (header_allowed) {  // one header line of names before the first numeric row
+        header_allowed = false;
+        cols = fields.size();
+        continue;
+      }
+      throw InvalidArgument(name + ":" + std::to_string(line_no) + ": column " + std::to_string(bad + 1) + " '" +
+                            fields[bad] + "' is not a number");
+    }
+    header_allowed = false;
+    if (cols == 0) cols = row.size();
+    if (row.size() != cols)
+      throw InvalidArgument(name + ":" + std::to_string(line_no) + ": " + std::to_string(row.size()) +
+                            " columns, expected " + std::to_string(cols));
+    for (std::size_t k = 0; k < row.size(); ++k)
+      if (!std::isfinite(row[k]))
+        throw InvalidArgument(name + ":" + std::to_string(line_no) + ": column " + std::to_string(k + 1) +
+                              " is not finite (" + fields[k] + ")");
+    rows.push_back(std::move(row));
+    lines.push_back(line_no);
+    if (end >= text.size()) break;
+  }
+  if (rows.empty()) throw InvalidArgument(name + ": no data rows");
+  Table t;
+  t.values.resize(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(cols));
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t k = 0; k < cols; ++k) t.values(i, k) = rows[i][k];
+  t.line = std::move(lines);
+  return t;
+}
+
+Table parse_npy(const std::string& bytes, const std::string& name) {
+  static const char kMagic[] = "\x93NUMPY";
+  if (bytes.size() < 10 || bytes.compare(0, 6, std::string(kMagic, 6)) != 0)
+    throw InvalidArgument(name + ": not a .npy file (bad magic)");
+  const int major = static_cast<unsigned char>(bytes[6]);
+  std::size_t header_len, start;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    start = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) throw InvalidArgument(name + ": truncated .npy header");
+    header_len = 0;
+    for (int k = 0; k < 4; ++k) header_len |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + k])) << (8 * k);
+    start = 12;
+  } else {
+    throw InvalidArgument(name + ": unsupported .npy version " + std::to_string(major));
+  }
+  if (header_len > bytes.size() - start) throw InvalidArgument(name + ": truncated .npy header");
+  const std::string header = bytes.substr(start, header_len);
+  const auto field = [&](const std::string& key) -> std::string {
+    const auto k = header.find("'" + key + "'");
+    if (k == std::string::npos) throw InvalidArgument(name + ": .npy header has no '" + key + "'");
+    const auto c = header.find(':', k);
+    if (c == std::string::npos) throw InvalidArgument(name + ": malformed .npy header");
+    return header.substr(c + 1);
+  };
+  const std::string descr = field("descr");
+  const auto q1 = descr.find('\''), q2 = descr.find('\'', q1 + 1);
+  if (q1 == std::string::npos || q2 == std::string::npos) throw InvalidArgument(name + ": malformed .npy descr");
+  const std::string dtype = descr.substr(q1 + 1, q2 - q1 - 1);
+  if (dtype != "<f8" && dtype != "=f8")
+    throw InvalidArgument(name + ": .npy dtype " + dtype + " is not supported (need little-endian float64, '<f8')");
+  const bool fortran = trim(field("fortran_order")).rfind("True", 0) == 0;
+  const std::string shape_text = field("shape");
+  const auto p1 = shape_text.find('('), p2 = shape_text.find(')');
+  if (p1 == std::string::npos || p2 == std::string::npos) throw InvalidArgument(name + ": malformed .npy shape");
+  std::vector<long long> shape;
+  std::string cur;
+  for (char c : shape_text.substr(p1 + 1, p2 - p1 - 1) + ",") {
+    if (c == ',') {
+      cur = trim(cur);
+      if (!cur.empty()) {
+        long long v = 0;
+        const auto r = std::from_chars(cur.data(), cur.data() + cur.size(), v);
+        if (r.ec != std::errc() || v < 0) throw InvalidArgument(name + ": malformed .npy shape");
+        shape.push_back(v);
+      }
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (shape.empty() || shape.size() > 2)
+    throw InvalidArgument(name + ": .npy array has " + std::to_string(shape.size()) + " dimensions (need 1 or 2)");
+  const long long n = shape[0], c = shape.size() == 2 ? shape[1] : 1;
+  if (n < 1 || c < 1) throw InvalidArgument(name + ": no data rows");
+  if (n > (1LL << 34) / c) throw InvalidArgument(name + ": .npy array too large");
+  const std::size_t data_start = start + header_len;
+  const std::size_t need = static_cast<std::size_t>(n * c) * 8;
+  if (bytes.size() - data_start < need)
+    throw InvalidArgument(name + ": truncated .npy data (" + std::to_string(bytes.size() - data_start) + " bytes, need " +
+                          std::to_string(need) + ")");
+  Table t;
+  t.values.resize(n, c);
+  for (long long i = 0; i < n; ++i)
+    for (long long k = 0; k < c; ++k) {
+      const long long idx = fortran ? k * n + i : i * c + k;
+      double v;
+      std::memcpy(&v, bytes.data() + data_start + 8 * idx, 8);
+      if (!std::isfinite(v))
+        throw InvalidArgument(name + ": row " + std::to_string(i + 1) + " column " + std::to_string(k + 1) + " is not finite");
+      t.values(i, k) = v;
+    }
+  t.line.resize(n);
+  std::iota(t.line.begin(), t.line.end(), 1L);
+  return t;
+}
+
+Table read_table(const fs::path& path) {
+  const std::string bytes = io::read_file(path);
+  if (path.extension() == ".npy") return parse_npy(bytes, path.string());
+  return parse_table_text(bytes, path.string());
+}
+
+// ------------------------------------------------------------------ points
+Mat to_manifold_points(const Table& table, const geometry::Manifold& M, const PointOptions& options,
+                       const std::string& name) {
+  if (!(options.tolerance >= 0) || !std::isfinite(options.tolerance))
+    throw InvalidArgument("point tolerance must be finite and >= 0");
+  const int cols = format_columns(options.format, M);
+  if (table.values.cols() != cols)
+    throw InvalidArgument(name + ": " + std::to_string(table.values.cols()) + " columns, but format " +
+                          to_string(options.format) + " on " + M.spec() + " has " + std::to_string(cols));
+  const Eigen::Index n = table.values.rows();
+  const int D = M.ambient_dim();
+  Mat out(n, D);
+  const auto where = [&](Eigen::Index i) {
+    return name + (table.line.empty() ? ": row " + std::to_string(i + 1) : ":" + std::to_string(table.line[i]));
+  };
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const Vec row = table.values.row(i).transpose();
+    Vec x(D);
+    bool exact = false;  // the format parametrises M itself
+    switch (options.format) {
+      case PointFormat::latlon: {
+        const double lat = row[0], lon = row[1];
+        if (std::abs(lat) > 90.0)
+          throw InvalidArgument(where(i) + ": latitude " + io::format_double(lat) + " outside [-90, 90]");
+        x << std::cos(lat * kDegree) * std::cos(lon * kDegree), std::cos(lat * kDegree) * std::sin(lon * kDegree),
+            std::sin(lat * kDegree);
+        exact = true;
+        break;
+      }
+      case PointFormat::angles: x = chart_of(M)->point(row[0], row[1]); exact = true; break;
+      case PointFormat::quaternion: {
+        const double norm = row.norm();
+        if (!(norm > 0)) throw InvalidArgument(where(i) + ": zero quaternion");
+        if (!options.project && std::abs(norm - 1.0) > options.tolerance)
+          throw InvalidArgument(where(i) + ": quaternion norm " + io::format_double(norm) +
+                                " is not 1 (tolerance " + io::format_double(options.tolerance) + "; --project normalises)");
+        x = geometry::rotation_from_quaternion(row[0], row[1], row[2], row[3]);
+        exact = true;
+        break;
+      }
+      case PointFormat::ambient:
+      case PointFormat::matrix: x = row; break;
+    }
+    if (!exact) {
+      Vec z;
+      try {
+        z = M.project(x);
+      } catch (const Error& e) {
+        throw InvalidArgument(where(i) + ": the point has no nearest point on " + M.spec() + " (" + e.what() + ")");
+      }
+      const double dist = (x - z).norm();
+      if (!options.project && dist > options.tolerance)
+        throw InvalidArgument(where(i) + ": the point is " + io::format_double(dist) + " from " + M.spec() +
+                              " (tolerance " + io::format_double(options.tolerance) + "; --project projects it)");
+      x = z;
+    }
+    out.row(i) = x.transpose();
+  }
+  return out;
+}
+
+Mat from_manifold_points(const Mat& points, const geometry::Manifold& M, PointFormat format) {
+  const int cols = format_columns(format, M);
+  Mat out(points.rows(), cols);
+  for (Eigen::Index i = 0; i < points.rows(); ++i) {
+    const Vec z = points.row(i).transpose();
+    switch (format) {
+      case PointFormat::latlon:
+        out(i, 0) = std::asin(std::clamp(z[2] / z.norm(), -1.0, 1.0)) / kDegree;
+        out(i, 1) = std::atan2(z[1], z[0]) / kDegree;
+        break;
+      case PointFormat::angles: {
+        const Eigen::Vector2d a = chart_of(M)->angles(z);
+        out(i, 0) = a[0];
+        out(i, 1) = a[1];
+        break;
+      }
+      case PointFormat::quaternion: out.row(i) = quaternion_from_rotation(z).transpose(); break;
+      case PointFormat::ambient:
+      case PointFormat::matrix: out.row(i) = z.transpose(); break;
+    }
+  }
+  return out;
+}
+
+void write_points_csv(const fs::path& path, const Mat& rows, const std::vector<std::string>& header) {
+  std::string text;
+  for (std::size_t k = 0; k < header.size(); ++k) text += (k ? "," : "") + header[k];
+  text += "\n";
+  for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+    for (Eigen::Index k = 0; k < rows.cols(); ++k) text += (k ? "," : "") + io::format_double(rows(i, k));
+    text += "\n";
+  }
+  io::atomic_write(path, text);
+}
+
+Mat read_points(const fs::path& path, const geometry::Manifold& M, const PointOptions& options) {
+  return to_manifold_points(read_table(path), M, options, path.string());
+}
+
+// ------------------------------------------------------------------ earth
+const std::vector<std::string>& earth_datasets() {
+  static const std::vector<std::string> names{"volcano", "earthquake", "flood", "fire"};
+  return names;
+}
+
+fs::path earth_file(const std::string& dataset) {
+  static const std::map<std::string, std::string> files{
+      {"volcano", "volerup.csv"}, {"earthquake", "quakes_all.csv"}, {"flood", "flood.csv"}, {"fire", "fire.csv"}};
+  const auto it = files.find(dataset);
+  if (it == files.end())
+    throw InvalidArgument("unknown earth dataset '" + dataset + "' (expected volcano, earthquake, flood or fire)");
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("RBSM_DATA_DIR"); env && *env) dirs.emplace_back(fs::path(env) / "earth");
+#ifdef RBSM_DATA_INSTALL_DIR
+  dirs.emplace_back(fs::path(RBSM_DATA_INSTALL_DIR) / "earth");
+#endif
+#ifdef RBSM_SOURCE_DIR
+  dirs.emplace_back(fs::path(RBSM_SOURCE_DIR) / "data" / "earth");
+#endif
+  for (const auto& d : dirs)
+    if (fs::exists(d / it->second)) return d / it->second;
+  std::string where;
+  for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d.string();
+  throw IoError("earth catalogue " + it->second + " not found (looked in " + where + "; set RBSM_DATA_DIR)");
+}
+
+Mat load_earth(const std::string& dataset, const geometry::Manifold& sphere2) {
+  PointOptions o;
+  o.format = PointFormat::latlon;
+  return read_points(earth_file(dataset), sphere2, o);
+}
+
+// ------------------------------------------------------------------ splits
+Split make_split(long n, const std::vector<double>& fractions, std::uint64_t seed, const Mat* points) {
+  if (n < 3) throw InvalidArgument("a split needs at least 3 rows, got " + std::to_string(n));
+  if (fractions.size() != 3) throw InvalidArgument("--split needs three fractions train,val,test");
+  double total = 0;
+  for (double f : fractions) {
+    if (!(f > 0) || !std::isfinite(f)) throw InvalidArgument("--split fractions must be > 0, got " + io::format_double(f));
+    total += f;
+  }
+  if (std::abs(total - 1.0) > 1e-9) throw InvalidArgument("--split fractions sum to " + io::format_double(total) + ", not 1");
+  // Groups: one per row, or one per location.
+  std::vector<std::vector<long>> groups;
+  if (points) {
+    std::map<std::vector<long long>, long> index;
+    for (long i = 0; i < n; ++i) {
+      std::vector<long long> key;
+      for (Eigen::Index k = 0; k < points->cols(); ++k) key.push_back(std::llround((*points)(i, k) * 1e6));
+      const auto [it, fresh] = index.emplace(key, static_cast<long>(groups.size()));
+      if (fresh) groups.emplace_back();
+      groups[it->second].push_back(i);
+    }
+  } else {
+    for (long i = 0; i < n; ++i) groups.push_back({i});
+  }
+  std::vector<long> order(groups.size());
+  std::iota(order.begin(), order.end(), 0L);
+  Rng rng(seed, 0);
+  for (long i = static_cast<long>(order.size()) - 1; i > 0; --i) {
+    const long j = static_cast<long>(rng() % static_cast<std::uint64_t>(i + 1));
+    std::swap(order[i], order[j]);
+  }
+  // Whole groups in permuted order; a group goes to the part whose row quota it starts in.
+  Split s;
+  const double cut1 = fractions[0] * n, cut2 = (fractions[0] + fractions[1]) * n;
+  long filled = 0;
+  for (long g : order) {
+    auto& part = filled < std::llround(cut1) ? s.train : (filled < std::llround(cut2) ? s.val : s.test);
+    part.insert(part.end(), groups[g].begin(), groups[g].end());
+    filled += static_cast<long>(groups[g].size());
+  }
+  if (s.train.empty() || s.val.empty() || s.test.empty())
+    throw InvalidArgument("the split left a part empty (" + std::to_string(s.train.size()) + " / " +
+                          std::to_string(s.val.size()) + " / " + std::to_string(s.test.size()) + " rows)");
+  return s;
+}
+
+long count_duplicates(const Mat& train, const Mat& test) {
+  std::map<std::vector<long long>, int> seen;
+  const auto key = [](const Mat& m, Eigen::Index i) {
+    std::vector<long long> k;
+    for (Eigen::Index c = 0; c < m.cols(); ++c) k.push_back(std::llround(m(i, c) * 1e6));
+    return k;
+  };
+  for (Eigen::Index i = 0; i < train.rows(); ++i) seen[key(train, i)] = 1;
+  long count = 0;
+  for (Eigen::Index i = 0; i < test.rows(); ++i) count += seen.count(key(test, i)) ? 1 : 0;
+  return count;
+}
+
+Mat take_rows(const Mat& points, const std::vector<long>& index) {
+  Mat out(static_cast<Eigen::Index>(index.size()), points.cols());
+  for (std::size_t i = 0; i < index.size(); ++i) {
+    if (index[i] < 0 || index[i] >= points.rows()) throw InvalidArgument("take_rows: index out of range");
+    out.row(static_cast<Eigen::Index>(i)) = points.row(index[i]);
+  }
+  return out;
+}
+
+}  // namespace rbsm::data

@@ -1,0 +1,243 @@
+// A trained manifold model: scores, corrected energies, exact densities, samples (include/rbsm/fit/fit.hpp).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "../nn/checkpoint_io.hpp"
+#include "detail.hpp"
+#include "rbsm/error.hpp"
+#include "rbsm/fit/fit.hpp"
+#include "rbsm/nn/checkpoint.hpp"
+#include "rbsm/random.hpp"
+#include "rbsm/sampling/langevin.hpp"
+
+namespace rbsm::fit {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr Eigen::Index kChunk = 16384;
+
+Mat to_mat(const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kFloat64).contiguous();
+  Mat m(c.size(0), c.dim() > 1 ? c.size(1) : 1);
+  auto a = c.reshape({c.size(0), -1});
+  auto acc = a.accessor<double, 2>();
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index k = 0; k < m.cols(); ++k) m(i, k) = acc[i][k];
+  return m;
+}
+
+torch::Tensor mean_curvatures(const geometry::Manifold& M, const Mat& Z) {
+  Mat H(Z.rows(), Z.cols());
+  for (Eigen::Index i = 0; i < Z.rows(); ++i) H.row(i) = M.mean_curvature(Z.row(i).transpose()).transpose();
+  return detail::to_tensor(H);
+}
+}  // namespace
+
+FitModel::FitModel(FitOptions options, NoiseNet net, nlohmann::json config)
+    : options_(std::move(options)), net_(std::move(net)), config_(std::move(config)),
+      manifold_(geometry::make_manifold(options_.manifold)) {
+  net_->eval();
+  for (auto& p : net_->parameters()) p.set_requires_grad(false);
+}
+
+bool is_fit_checkpoint(const fs::path& run_or_file) {
+  const fs::path file = nn::resolve_checkpoint(run_or_file);
+  try {
+    nn::detail::open_checkpoint(file, kFitFormat, "manifold-fit");
+    return true;
+  } catch (const IoError& e) {
+    // another rbsm format is "not an rbsm manifold-fit checkpoint (format ...)": not ours, not an error
+    if (std::string(e.what()).find("(format ") != std::string::npos) return false;
+    throw;
+  }
+}
+
+FitModel FitModel::load(const fs::path& run_or_file) {
+  const fs::path file = nn::resolve_checkpoint(run_or_file);
+  auto ck = nn::detail::open_checkpoint(file, kFitFormat, "manifold-fit");
+  FitOptions o;
+  try {
+    o = FitOptions::from_json(ck.config.at("fit"));
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(file.string() + ": malformed manifold-fit config: " + e.what());
+  }
+  NoiseNet net(o.net);
+  nn::detail::read_module(ck, "best", *net);
+  return FitModel(o, net, ck.config);
+}
+
+Mat FitModel::score(const Mat& Z, double sigma) {
+  if (!(sigma > 0) || !std::isfinite(sigma)) throw InvalidArgument("score: sigma must be > 0 and finite");
+  Mat out(Z.rows(), Z.cols());
+  for (Eigen::Index i0 = 0; i0 < Z.rows(); i0 += kChunk) {
+    const Eigen::Index nb = std::min(kChunk, Z.rows() - i0);
+    const Mat Zb = Z.middleRows(i0, nb);
+    const torch::Tensor s = torch::full({nb}, sigma, torch::kFloat64);
+    const torch::Tensor ss = detail::scaled_score(net_, detail::to_tensor(Zb), s, detail::projectors(*manifold_, Zb), false);
+    out.middleRows(i0, nb) = to_mat(ss) / sigma;
+  }
+  return out;
+}
+
+EnergyCorrection energy_correction(const geometry::Manifold& M, dsm::Correction correction) {
+  EnergyCorrection ec;
+  if (correction == dsm::Correction::none) return ec;
+  // K = c P_T with one constant c, and E_M = 0, checked at uniform points (a symmetric space passes exactly).
+  Rng rng(0, 0);
+  double c = std::numeric_limits<double>::quiet_NaN(), dev = 0, em = 0;
+  for (int k = 0; k < 16; ++k) {
+    const Vec z = M.sample_uniform(rng);
+    const Mat K = M.correction_operator(z), P = M.tangent_projector(z);
+    const double ck = K.trace() / M.dim();
+    if (std::isnan(c)) c = ck;
+    dev = std::max(dev, (K - c * P).cwiseAbs().maxCoeff());
+    em = std::max(em, M.geometric_drift(z).norm());
+  }
+  if (dev > 1e-8)
+    throw InvalidArgument("the " + dsm::to_string(correction) + " correction of an energy is not an energy on " +
+                          M.spec() + ": K = 1/2 W_H - Ric# is not a constant multiple of P_T there, so K grad E is not a "
+                          "gradient and no density exists; use --correction none");
+  if (correction != dsm::Correction::extrinsic && em > 1e-8)
+    throw InvalidArgument("the " + dsm::to_string(correction) + " correction needs E_M as a gradient, unknown on " + M.spec());
+  ec.c = c;
+  return ec;
+}
+
+Vec FitModel::energy(const Mat& Z, double sigma, dsm::Correction correction) {
+  if (options_.net.parametrisation != Parametrisation::energy)
+    throw InvalidArgument("a vector model has no energy (and no density): fit with --parametrisation energy");
+  if (!(sigma > 0) || !std::isfinite(sigma)) throw InvalidArgument("energy: sigma must be > 0 and finite");
+  const EnergyCorrection ec = energy_correction(*manifold_, correction);
+  const int D = manifold_->ambient_dim();
+  Vec out(Z.rows());
+  const Eigen::Index chunk = correction == dsm::Correction::full ? kChunk / 4 : kChunk;
+  for (Eigen::Index i0 = 0; i0 < Z.rows(); i0 += chunk) {
+    const Eigen::Index nb = std::min(chunk, Z.rows() - i0);
+    const Mat Zb = Z.middleRows(i0, nb);
+    const torch::Tensor s = torch::full({nb}, sigma, torch::kFloat64);
+    if (correction != dsm::Correction::full) {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor E = net_->forward(detail::to_tensor(Zb), s);
+      out.segment(i0, nb) = to_mat(E).col(0) * (1.0 - sigma * sigma * ec.c);
+      continue;
+    }
+    torch::Tensor x = detail::to_tensor(Zb).requires_grad_(true);
+    const torch::Tensor E = net_->forward(x, s);
+    const torch::Tensor g = torch::autograd::grad({E.sum()}, {x}, {}, true, true)[0];
+    std::vector<torch::Tensor> rows;
+    for (int j = 0; j < D; ++j) rows.push_back(torch::autograd::grad({g.select(1, j).sum()}, {x}, {}, true, false)[0]);
+    const torch::Tensor Hess = torch::stack(rows, 1);  // B x D x D
+    const torch::Tensor P = detail::projectors(*manifold_, Zb);
+    const torch::Tensor lap = (P * Hess).sum({1, 2}) + (mean_curvatures(*manifold_, Zb) * g).sum(1);
+    const torch::Tensor gt = torch::bmm(P, g.unsqueeze(2)).squeeze(2);
+    const torch::Tensor Ec = E - sigma * sigma * (0.5 * (lap + gt.pow(2).sum(1)) + ec.c * E);
+    out.segment(i0, nb) = to_mat(Ec).col(0);
+  }
+  return out;
+}
+
+ModelDensity model_density(FitModel& model, double sigma, dsm::Correction correction,
+                           const numerics::CubatureOptions& cubature) {
+  ModelDensity d;
+  d.sigma = sigma;
+  d.correction = correction;
+  d.normaliser = numerics::log_normaliser(
+      model.manifold(), [&](const Mat& Z) { return model.energy(Z, sigma, correction); }, cubature);
+  return d;
+}
+
+Vec log_density(FitModel& model, const ModelDensity& d, const Mat& Z) {
+  if (Z.cols() != model.manifold().ambient_dim())
+    throw InvalidArgument("log_density: points have " + std::to_string(Z.cols()) + " columns, expected " +
+                          std::to_string(model.manifold().ambient_dim()));
+  return model.energy(Z, d.sigma, d.correction).array() - d.normaliser.log_z;
+}
+
+ModelDensity choose_sigma_eval(FitModel& model, const Mat& val, dsm::Correction correction,
+                               const numerics::CubatureOptions& cubature, std::vector<std::pair<double, double>>* table,
+                               const std::function<void(std::size_t, std::size_t)>& on_candidate) {
+  std::vector<double> cand;
+  for (double s : model.options().sigma_levels())
+    if (s <= 0.5 * model.options().sigma_max * (1 + 1e-12)) cand.push_back(s);
+  if (cand.empty()) cand.push_back(model.options().sigma_min);
+  ModelDensity best;
+  double best_nll = std::numeric_limits<double>::infinity();
+  for (std::size_t k = 0; k < cand.size(); ++k) {
+    const ModelDensity d = model_density(model, cand[k], correction, cubature);
+    const double nll = -log_density(model, d, val).mean();
+    if (table) table->emplace_back(cand[k], nll);
+    if (nll < best_nll) best_nll = nll, best = d;
+    if (on_candidate) on_candidate(k + 1, cand.size());
+  }
+  return best;
+}
+
+SampleResult sample_model(FitModel& model, const SampleOptions& o,
+                          const std::function<void(std::int64_t, std::int64_t)>& progress) {
+  if (o.n < 1 || o.n > 10'000'000) throw InvalidArgument("sample: --n must be in [1, 1e7]");
+  if (o.steps_per_level < 0 || o.mala_steps < 0) throw InvalidArgument("sample: step counts must be >= 0");
+  if (!(o.epsilon > 0) || !std::isfinite(o.epsilon)) throw InvalidArgument("sample: --epsilon must be > 0");
+  const geometry::Manifold& M = model.manifold();
+  const int D = M.ambient_dim();
+  std::vector<Rng> rngs;
+  Mat Z(o.n, D);
+  for (std::int64_t c = 0; c < o.n; ++c) {
+    rngs.emplace_back(o.seed, static_cast<std::uint64_t>(c));
+    Z.row(c) = M.sample_uniform(rngs.back()).transpose();
+  }
+  std::vector<double> levels = model.options().sigma_levels();
+  std::reverse(levels.begin(), levels.end());
+  const double s_min = model.options().sigma_min;
+  const std::int64_t total = static_cast<std::int64_t>(levels.size()) * o.steps_per_level + o.mala_steps;
+  std::int64_t done = 0;
+  for (double s : levels) {
+    const double h = o.epsilon * (s / s_min) * (s / s_min);
+    for (std::int64_t t = 0; t < o.steps_per_level; ++t) {
+      const Mat S = model.score(Z, s);
+      for (std::int64_t c = 0; c < o.n; ++c) {
+        const Vec z = Z.row(c).transpose();
+        Vec xi(D);
+        for (int k = 0; k < D; ++k) xi[k] = rngs[c].normal();
+        const Vec x = z + h * S.row(c).transpose() + std::sqrt(2 * h) * (M.tangent_projector(z) * xi);
+        try {
+          Z.row(c) = M.project(x).transpose();
+        } catch (const GeometryError&) {
+          // no unique projection (probability zero): stay
+        }
+      }
+      if (progress) progress(++done, total);
+    }
+  }
+  SampleResult r;
+  if (o.mala_steps > 0 && model.options().net.parametrisation == Parametrisation::energy) {
+    const double se = o.sigma_eval > 0 ? o.sigma_eval : s_min;
+    sampling::Drift drift;
+    drift.name = "model";
+    drift.field = [&](const Vec& z) { return Vec(model.score(z.transpose(), se).row(0).transpose()); };
+    drift.log_target = [&](const Vec& z) { return model.energy(z.transpose(), se, o.correction)[0]; };
+    sampling::LangevinOptions lo;
+    lo.chains = static_cast<int>(o.n);
+    lo.steps = static_cast<int>(o.mala_steps);
+    lo.burn_in = lo.steps - 1;
+    lo.record_every = 1;
+    lo.metropolis = true;
+    lo.step_size = o.mala_step > 0 ? o.mala_step : 0.5 * se * se;
+    lo.seed = o.seed + 1;
+    lo.threads = 1;  // the model is evaluated through LibTorch, one caller at a time
+    lo.initial = Z;
+    std::int64_t chains_done = 0;
+    lo.on_chain_done = [&](std::size_t) {
+      ++chains_done;
+      if (progress) progress(done + o.mala_steps * chains_done / o.n, total);
+    };
+    const sampling::LangevinResult lr = sampling::run_langevin(M, drift, lo);
+    Z = lr.samples;
+    r.acceptance_rate = lr.acceptance_rate;
+  }
+  r.samples = Z;
+  return r;
+}
+
+}  // namespace rbsm::fit

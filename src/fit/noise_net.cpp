@@ -1,0 +1,73 @@
+// The noise-conditional residual MLP (include/rbsm/fit/noise_net.hpp).
+#include "rbsm/fit/noise_net.hpp"
+
+#include "rbsm/error.hpp"
+
+namespace rbsm::fit {
+
+Parametrisation parse_parametrisation(const std::string& name) {
+  if (name == "vector") return Parametrisation::vector;
+  if (name == "energy") return Parametrisation::energy;
+  throw InvalidArgument("unknown parametrisation '" + name + "' (expected vector or energy)");
+}
+std::string to_string(Parametrisation p) { return p == Parametrisation::vector ? "vector" : "energy"; }
+
+void NoiseNetOptions::validate() const {
+  const auto check = [](const char* what, std::int64_t v, std::int64_t hi) {
+    if (v < 1 || v > hi)
+      throw InvalidArgument(std::string(what) + " must be in [1, " + std::to_string(hi) + "], got " + std::to_string(v));
+  };
+  check("dim", dim, 4096);
+  check("--width", width, 4096);
+  check("--depth", depth, 64);
+  check("--frequencies", frequencies, 30);
+}
+
+nlohmann::json NoiseNetOptions::to_json() const {
+  return {{"dim", dim}, {"width", width}, {"depth", depth}, {"frequencies", frequencies},
+          {"parametrisation", to_string(parametrisation)}};
+}
+
+NoiseNetOptions NoiseNetOptions::from_json(const nlohmann::json& j) {
+  try {
+    NoiseNetOptions o;
+    o.dim = j.at("dim").get<std::int64_t>();
+    o.width = j.at("width").get<std::int64_t>();
+    o.depth = j.at("depth").get<std::int64_t>();
+    o.frequencies = j.at("frequencies").get<std::int64_t>();
+    o.parametrisation = parse_parametrisation(j.at("parametrisation").get<std::string>());
+    o.validate();
+    return o;
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(std::string("malformed network description in checkpoint: ") + e.what());
+  } catch (const InvalidArgument& e) {
+    throw IoError(std::string("malformed network description in checkpoint: ") + e.what());
+  }
+}
+
+NoiseNetImpl::NoiseNetImpl(const NoiseNetOptions& o) : options(o) {
+  o.validate();
+  const std::int64_t out = o.parametrisation == Parametrisation::energy ? 1 : o.dim;
+  input = register_module("input", torch::nn::Linear(o.dim + 2 * o.frequencies, o.width));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (std::int64_t l = 0; l < o.depth; ++l) {
+    torch::nn::Sequential b(torch::nn::SiLU(), torch::nn::Linear(o.width, o.width), torch::nn::SiLU(),
+                            torch::nn::Linear(o.width, o.width));
+    blocks->push_back(b);
+  }
+  output = register_module("output", torch::nn::Linear(o.width, out));
+  to(torch::kFloat64);
+}
+
+torch::Tensor NoiseNetImpl::forward(const torch::Tensor& x, const torch::Tensor& sigma) {
+  const torch::Tensor u = torch::log(sigma).unsqueeze(1);  // B x 1
+  const torch::Tensor k = torch::pow(2.0, torch::arange(options.frequencies, x.options()));  // F
+  const torch::Tensor phase = u * k.unsqueeze(0);
+  torch::Tensor h = input(torch::cat({x, torch::sin(phase), torch::cos(phase)}, 1));
+  for (const auto& b : *blocks) h = h + b->as<torch::nn::Sequential>()->forward(h);
+  torch::Tensor out = output(torch::silu(h));
+  if (options.parametrisation == Parametrisation::energy) out = out.squeeze(1);
+  return out / (options.parametrisation == Parametrisation::energy ? sigma : sigma.unsqueeze(1));
+}
+
+}  // namespace rbsm::fit

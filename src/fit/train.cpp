@@ -1,0 +1,319 @@
+// Training a manifold score model with raw or RB targets (include/rbsm/fit/fit.hpp, docs/fit.md §3).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "../nn/checkpoint_io.hpp"
+#include "detail.hpp"
+#include "rbsm/dsm/rb_estimator.hpp"
+#include "rbsm/dsm/targets.hpp"
+#include "rbsm/error.hpp"
+#include "rbsm/fit/fit.hpp"
+#include "rbsm/nn/train.hpp"
+#include "rbsm/random.hpp"
+
+namespace rbsm::fit {
+
+namespace fs = std::filesystem;
+
+Target parse_target(const std::string& name) {
+  if (name == "raw") return Target::raw;
+  if (name == "rb") return Target::rb;
+  throw InvalidArgument("unknown --target '" + name + "' (expected raw or rb)");
+}
+std::string to_string(Target t) { return t == Target::raw ? "raw" : "rb"; }
+
+void FitOptions::validate() const {
+  net.validate();
+  const auto positive = [](const char* what, double v) {
+    if (!(v > 0) || !std::isfinite(v)) throw InvalidArgument(std::string(what) + " must be > 0 and finite");
+  };
+  positive("--sigma-min", sigma_min);
+  positive("--sigma-max", sigma_max);
+  positive("--lr", lr);
+  if (!(sigma_max > sigma_min)) throw InvalidArgument("--sigma-max must be larger than --sigma-min");
+  if (levels < 2 || levels > 1000) throw InvalidArgument("--levels must be in [2, 1000]");
+  if (steps < 1 || steps > 100'000'000) throw InvalidArgument("--steps must be in [1, 1e8]");
+  if (batch < 1 || batch > 1'000'000) throw InvalidArgument("--batch must be in [1, 1e6]");
+  if (warmup < 0) throw InvalidArgument("--warmup must be >= 0");
+  if (!(ema_decay >= 0 && ema_decay < 1)) throw InvalidArgument("--ema must be in [0, 1)");
+  if (eval_every < 1) throw InvalidArgument("--eval-every must be >= 1");
+  if (patience < 0) throw InvalidArgument("--patience must be >= 0");
+  if (val_examples < 1 || val_examples > 10'000'000) throw InvalidArgument("--val-examples must be in [1, 1e7]");
+  if (checkpoint_every < 1) throw InvalidArgument("--checkpoint-every must be >= 1");
+}
+
+nlohmann::json FitOptions::to_json() const {
+  return {{"manifold", manifold}, {"net", net.to_json()}, {"target", to_string(target)},
+          {"sigma_min", sigma_min}, {"sigma_max", sigma_max}, {"levels", levels}, {"steps", steps},
+          {"batch", batch}, {"lr", lr}, {"warmup", warmup}, {"ema_decay", ema_decay}, {"eval_every", eval_every},
+          {"patience", patience}, {"val_examples", val_examples}, {"checkpoint_every", checkpoint_every},
+          {"seed", seed}};
+}
+
+FitOptions FitOptions::from_json(const nlohmann::json& j) {
+  try {
+    FitOptions o;
+    o.manifold = j.at("manifold").get<std::string>();
+    o.net = NoiseNetOptions::from_json(j.at("net"));
+    o.target = parse_target(j.at("target").get<std::string>());
+    o.sigma_min = j.at("sigma_min").get<double>();
+    o.sigma_max = j.at("sigma_max").get<double>();
+    o.levels = j.at("levels").get<std::int64_t>();
+    o.steps = j.at("steps").get<std::int64_t>();
+    o.batch = j.at("batch").get<std::int64_t>();
+    o.lr = j.at("lr").get<double>();
+    o.warmup = j.at("warmup").get<std::int64_t>();
+    o.ema_decay = j.at("ema_decay").get<double>();
+    o.eval_every = j.at("eval_every").get<std::int64_t>();
+    o.patience = j.at("patience").get<std::int64_t>();
+    o.val_examples = j.at("val_examples").get<std::int64_t>();
+    o.checkpoint_every = j.at("checkpoint_every").get<std::int64_t>();
+    o.seed = j.at("seed").get<std::uint64_t>();
+    o.validate();
+    return o;
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(std::string("malformed fit options in checkpoint: ") + e.what());
+  } catch (const InvalidArgument& e) {
+    throw IoError(std::string("malformed fit options in checkpoint: ") + e.what());
+  }
+}
+
+std::vector<double> FitOptions::sigma_levels() const {
+  std::vector<double> s(static_cast<std::size_t>(levels));
+  for (std::int64_t l = 0; l < levels; ++l)
+    s[l] = sigma_min * std::pow(sigma_max / sigma_min, static_cast<double>(l) / static_cast<double>(levels - 1));
+  return s;
+}
+
+namespace detail {
+torch::Tensor to_tensor(const geometry::Mat& m) {
+  torch::Tensor t = torch::empty({m.rows(), m.cols()}, torch::kFloat64);
+  auto a = t.accessor<double, 2>();
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index k = 0; k < m.cols(); ++k) a[i][k] = m(i, k);
+  return t;
+}
+
+torch::Tensor projectors(const geometry::Manifold& M, const geometry::Mat& Y) {
+  const int D = M.ambient_dim();
+  torch::Tensor P = torch::empty({Y.rows(), D, D}, torch::kFloat64);
+  auto a = P.accessor<double, 3>();
+  for (Eigen::Index i = 0; i < Y.rows(); ++i) {
+    const geometry::Mat p = M.tangent_projector(Y.row(i).transpose());
+    for (int r = 0; r < D; ++r)
+      for (int c = 0; c < D; ++c) a[i][r][c] = p(r, c);
+  }
+  return P;
+}
+
+torch::Tensor scaled_score(NoiseNet& net, const torch::Tensor& y, const torch::Tensor& sigma, const torch::Tensor& P,
+                           bool create_graph) {
+  if (net->options.parametrisation == Parametrisation::energy) {
+    torch::Tensor x = y.detach().requires_grad_(true);
+    const torch::Tensor f = net->forward(x, sigma) * sigma;  // the raw output: E = f / sigma
+    const torch::Tensor g = torch::autograd::grad({f.sum()}, {x}, {}, create_graph, create_graph)[0];
+    return torch::bmm(P, g.unsqueeze(2)).squeeze(2);
+  }
+  const torch::Tensor v = net->forward(y, sigma) * sigma.unsqueeze(1);
+  return torch::bmm(P, v.unsqueeze(2)).squeeze(2);
+}
+}  // namespace detail
+
+namespace {
+
+/// Noisy examples: projected points, their sigmas, their targets (raw or RB, leave-one-out).
+struct Examples {
+  Mat Y, T;
+  Vec sigma;
+};
+
+class ExampleSource {
+ public:
+  ExampleSource(const geometry::Manifold& M, std::shared_ptr<const geometry::Manifold> Mp, const Mat& refs,
+                const FitOptions& o)
+      : M_(M), refs_(refs), o_(o), levels_(o.sigma_levels()) {
+    if (o.target == Target::rb)
+      for (double s : levels_) rb_.push_back(std::make_unique<dsm::RbEstimator>(Mp, refs, s));
+  }
+
+  /// Examples at rows `index` of `source` (the training points when source is refs: then leave-one-out),
+  /// levels and noise from rng.
+  Examples make(const Mat& source, const std::vector<std::int64_t>& index, Rng& rng, bool leave_out) const {
+    const Eigen::Index B = static_cast<Eigen::Index>(index.size());
+    const int D = M_.ambient_dim();
+    Examples e{Mat(B, D), Mat(B, D), Vec(B)};
+    std::vector<int> level(B);
+    for (Eigen::Index b = 0; b < B; ++b) {
+      const Vec Z = source.row(index[b]).transpose();
+      level[b] = static_cast<int>(rng() % static_cast<std::uint64_t>(levels_.size()));
+      const double s = levels_[level[b]];
+      for (int attempt = 0;; ++attempt) {
+        Vec X(D);
+        for (int k = 0; k < D; ++k) X[k] = Z[k] + s * rng.normal();
+        try {
+          const Vec y = M_.project(X);
+          e.Y.row(b) = y.transpose();
+          e.T.row(b) = dsm::tangent_target(M_, Z, X, s).transpose();
+          break;
+        } catch (const GeometryError&) {
+          if (attempt > 100) throw NumericalError("fit: 100 noisy draws in a row had no projection onto " + M_.spec());
+        }
+      }
+      e.sigma[b] = s;
+    }
+    if (o_.target == Target::rb) {
+      for (std::size_t l = 0; l < levels_.size(); ++l) {
+        std::vector<Eigen::Index> rows;
+        std::vector<long> skip;
+        for (Eigen::Index b = 0; b < B; ++b)
+          if (level[b] == static_cast<int>(l)) rows.push_back(b), skip.push_back(leave_out ? index[b] : -1);
+        if (rows.empty()) continue;
+        Mat Q(static_cast<Eigen::Index>(rows.size()), D);
+        for (std::size_t r = 0; r < rows.size(); ++r) Q.row(r) = e.Y.row(rows[r]);
+        const dsm::RbEstimate est = rb_[l]->estimate(Q, o_.threads, &skip);
+        for (std::size_t r = 0; r < rows.size(); ++r) e.T.row(rows[r]) = est.r.row(r);
+      }
+    }
+    return e;
+  }
+
+ private:
+  const geometry::Manifold& M_;
+  const Mat& refs_;
+  const FitOptions& o_;
+  std::vector<double> levels_;
+  std::vector<std::unique_ptr<dsm::RbEstimator>> rb_;
+};
+
+/// mean sigma^2 |s - t|^2 = mean |sigma s - sigma t|^2.
+torch::Tensor loss_of(NoiseNet& net, const geometry::Manifold& M, const Examples& e, bool create_graph) {
+  const torch::Tensor y = detail::to_tensor(e.Y), t = detail::to_tensor(e.T);
+  const torch::Tensor sigma = detail::to_tensor(Mat(e.sigma)).squeeze(1);
+  const torch::Tensor ss = detail::scaled_score(net, y, sigma, detail::projectors(M, e.Y), create_graph);
+  return (ss - t * sigma.unsqueeze(1)).pow(2).sum(1).mean();
+}
+
+double learning_rate(const FitOptions& o, std::int64_t step) {
+  const double warm = o.warmup > 0 ? std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(o.warmup)) : 1.0;
+  const double progress = static_cast<double>(step) / static_cast<double>(o.steps);
+  return o.lr * warm * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(3.14159265358979323846 * progress)));
+}
+
+void copy_parameters(const torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  const auto src = from.parameters();
+  auto dst = to.parameters();
+  for (std::size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+}
+
+constexpr std::uint64_t kNoiseStream = 1ULL << 40, kValStream = 1ULL << 41;
+}  // namespace
+
+TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, const fs::path& out, bool resume,
+                       const FitHooks& hooks, const nlohmann::json& extra) {
+  o.validate();
+  std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold(o.manifold);
+  const int D = M->ambient_dim();
+  if (o.net.dim != D) throw InvalidArgument("fit: the network's input size is not the manifold's D");
+  if (train.rows() < 2 || train.cols() != D) throw InvalidArgument("fit: need at least 2 training points in R^" + std::to_string(D));
+  if (val.rows() < 1 || val.cols() != D) throw InvalidArgument("fit: need at least 1 validation point in R^" + std::to_string(D));
+
+  torch::manual_seed(o.seed);
+  NoiseNet net(o.net), ema(o.net), best(o.net);
+  copy_parameters(*net, *ema);
+  copy_parameters(*net, *best);
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(o.lr));
+  const fs::path ckpt_file = out / "checkpoint.pt";
+  TrainOutcome r;
+  double best_val = std::numeric_limits<double>::infinity();
+  std::int64_t since_best = 0;
+  if (resume) {
+    auto ck = nn::detail::open_checkpoint(ckpt_file, kFitFormat, "manifold-fit");
+    const FitOptions saved = FitOptions::from_json(ck.config.at("fit"));
+    if (saved.net.to_json() != o.net.to_json() || saved.manifold != o.manifold || saved.target != o.target)
+      throw InvalidArgument("fit --resume: the checkpoint was trained with another network, manifold or target");
+    nn::detail::read_module(ck, "model", *net);
+    nn::detail::read_module(ck, "ema", *ema);
+    nn::detail::read_module(ck, "best", *best);
+    nn::detail::read_optimizer(ck, adam);
+    const auto& st = ck.config.at("state");
+    r.start_step = st.at("step").get<std::int64_t>();
+    best_val = st.at("best_val_loss").get<double>();
+    r.best_step = st.at("best_step").get<std::int64_t>();
+    since_best = st.at("since_best").get<std::int64_t>();
+    r.metrics = st.at("metrics").get<std::vector<std::vector<double>>>();
+    r.evals = st.at("evals").get<std::vector<std::vector<double>>>();
+  }
+  ExampleSource source(*M, M, train, o);
+  // Fixed validation examples (their targets use the training split as references, nothing left out).
+  std::vector<std::int64_t> vidx(static_cast<std::size_t>(o.val_examples));
+  for (std::int64_t i = 0; i < o.val_examples; ++i) vidx[i] = i % val.rows();
+  Rng vrng(o.seed, kValStream);
+  const Examples val_ex = source.make(val, vidx, vrng, /*leave_out=*/false);
+
+  const auto save = [&](std::int64_t step) {
+    nlohmann::json config = extra;
+    config["fit"] = o.to_json();
+    config["state"] = {{"step", step}, {"best_val_loss", best_val}, {"best_step", r.best_step},
+                       {"since_best", since_best}, {"metrics", r.metrics}, {"evals", r.evals}};
+    nn::detail::write_archive(ckpt_file, kFitFormat, config, {{"model", &*net}, {"ema", &*ema}, {"best", &*best}}, &adam);
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  std::int64_t step = r.start_step;
+  for (; step < o.steps; ++step) {
+    if (hooks.should_stop && hooks.should_stop()) {
+      r.stopped = true;
+      break;
+    }
+    Rng rng(o.seed, kNoiseStream + static_cast<std::uint64_t>(step));
+    const Examples ex = source.make(train, nn::batch_indices(o.seed, step, o.batch, train.rows()), rng, true);
+    const torch::Tensor loss = loss_of(net, *M, ex, true);
+    const double lv = loss.item<double>();
+    if (!std::isfinite(lv))
+      throw NumericalError("fit: the training loss is not finite at step " + std::to_string(step) +
+                           "; the last checkpoint is kept (try a smaller --lr)");
+    adam.zero_grad();
+    loss.backward();
+    const double lr = learning_rate(o, step);
+    for (auto& g : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    adam.step();
+    {
+      torch::NoGradGuard no_grad;
+      const double d = std::min(o.ema_decay, static_cast<double>(1 + step) / static_cast<double>(10 + step));
+      const auto src = net->parameters();
+      auto dst = ema->parameters();
+      for (std::size_t i = 0; i < src.size(); ++i) dst[i].mul_(d).add_(src[i], 1.0 - d);
+    }
+    const bool eval = (step + 1) % o.eval_every == 0 || step + 1 == o.steps;
+    if (eval) {
+      const double vl = loss_of(ema, *M, val_ex, false).item<double>();
+      r.evals.push_back({static_cast<double>(step + 1), vl});
+      const bool improved = vl < best_val;
+      if (improved) {
+        best_val = vl, r.best_step = step + 1, since_best = 0;
+        copy_parameters(*ema, *best);
+      } else {
+        ++since_best;
+      }
+      if (hooks.on_eval) hooks.on_eval(step + 1, vl, improved);
+    }
+    r.metrics.push_back({static_cast<double>(step + 1), lv, lr});
+    if (hooks.on_step) hooks.on_step(step + 1, lv);
+    if ((step + 1) % o.checkpoint_every == 0) save(step + 1);
+    if (eval && o.patience > 0 && since_best >= o.patience) {
+      r.early_stopped = true;
+      ++step;
+      break;
+    }
+  }
+  r.step = step;
+  r.best_val_loss = best_val;
+  save(step);
+  r.checkpoint = ckpt_file;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace rbsm::fit
