@@ -42,11 +42,11 @@ Eigen::Vector2d mean_angles(const TorusVonMises& probe, const geometry::Manifold
   }
 }
 
-std::unique_ptr<Density> make_mixture(const std::string& path, std::shared_ptr<const geometry::Manifold> manifold) {
-  const std::string where = "mixture file '" + path + "'";
+std::unique_ptr<Density> mixture_from_text(const std::string& text, std::shared_ptr<const geometry::Manifold> manifold,
+                                           const std::string& where) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(io::read_file(path));
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     std::string msg = e.what();
     throw InvalidArgument(where + " is not valid JSON (" + msg + ")");
@@ -101,7 +101,17 @@ std::unique_ptr<Density> make_mixture(const std::string& path, std::shared_ptr<c
   return std::make_unique<Mixture>(std::move(manifold), std::move(weights), std::move(components));
 }
 
+std::unique_ptr<Density> make_mixture(const std::string& path, std::shared_ptr<const geometry::Manifold> manifold) {
+  return mixture_from_text(io::read_file(path), std::move(manifold), "mixture file '" + path + "'");
+}
+
 }  // namespace
+
+std::unique_ptr<Density> make_mixture_json(const std::string& json_text, std::shared_ptr<const geometry::Manifold> manifold,
+                                           const std::string& where) {
+  if (!manifold) throw InvalidArgument("make_mixture_json: no manifold");
+  return mixture_from_text(json_text, std::move(manifold), where);
+}
 
 std::unique_ptr<Density> make_density(const std::string& text, std::shared_ptr<const geometry::Manifold> manifold,
                                       const std::optional<Vec>& mean) {

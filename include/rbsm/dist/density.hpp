@@ -46,4 +46,10 @@ class Density {
 std::unique_ptr<Density> make_density(const std::string& spec, std::shared_ptr<const geometry::Manifold> manifold,
                                       const std::optional<Vec>& mean = std::nullopt);
 
+/// A mixture from the text of the JSON object of a mixture file (`{"weights": [...], "components":
+/// [{"dist": SPEC, "mean": [...]}, ...]}`, docs/densities.md §5); `where` names it in error messages.
+/// Throws InvalidArgument like make_density("@file") does.
+std::unique_ptr<Density> make_mixture_json(const std::string& json_text, std::shared_ptr<const geometry::Manifold> manifold,
+                                           const std::string& where = "mixture");
+
 }  // namespace rbsm::dist
