@@ -31,3 +31,11 @@ fi
 JOBS=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >&2
 cmake --build build -j "$JOBS" >&2
+
+# The Python package (docs/python.md): Debian's python3 finds build/python/rbsm.*.so through a .pth file in
+# its site directory for /usr/local, so `/usr/bin/python3 -c "import rbsm"` works from anywhere.
+if compgen -G "build/python/rbsm*.so" >/dev/null; then
+  SITE=$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])')
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO mkdir -p "$SITE" && echo "$PWD/build/python" | $SUDO tee "$SITE/rbsm-build.pth" >/dev/null
+fi
