@@ -164,14 +164,17 @@ void without_gil(F&& f) {
 }
 
 /// f(i) for every row i in [0, n), on `threads` threads (0: all), with the GIL released, Ctrl-C and progress.
+/// With name_rows = false, errors pass unchanged (f names its rows itself).
 template <class F>
-void for_rows(std::size_t n, int threads, const std::string& label, bool progress, F&& f, std::size_t grain = 8) {
+void for_rows(std::size_t n, int threads, const std::string& label, bool progress, F&& f, std::size_t grain = 8,
+              bool name_rows = true) {
   LongCall call(label, n, progress);
   without_gil([&] {
     parallel_for(n, threads, [&](std::size_t i) {
       try {
         f(i);
       } catch (const rbsm::Error&) {
+        if (!name_rows) throw;
         rethrow_with_row(i, n);
       }
       call.tick();

@@ -16,6 +16,7 @@
 #include "rbsm/dsm/fibre.hpp"
 #include "rbsm/dsm/rb_estimator.hpp"
 #include "rbsm/dsm/rb_exact.hpp"
+#include "rbsm/geometry/batch.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/sampling/drifts.hpp"
 #include "rbsm/sampling/langevin.hpp"
@@ -79,39 +80,41 @@ pb::dict local_batch(const PyManifold& pm, const pb::handle& X, bool project, in
   const int D = M.ambient_dim(), d = M.dim(), k = M.codim();
   const Batch b = to_batch(X, D, "X");
   const auto n = static_cast<pb::ssize_t>(b.m.rows());
+  const RowMat Xr = b.m;  // row-major rows for geometry::local_rows
   auto z = new_array({n, D}), E = new_array({n, D, d}), N = new_array({n, D, k}), PT = new_array({n, D, D}),
        PN = new_array({n, D, D}), H = new_array({n, D}), WH = new_array({n, D, D}), ric = new_array({n, D, D}),
        K = new_array({n, D, D}), s = new_array({n});
-  double *oz = z.mutable_data(), *oE = E.mutable_data(), *oN = N.mutable_data(), *oPT = PT.mutable_data(),
-         *oPN = PN.mutable_data(), *oH = H.mutable_data(), *oWH = WH.mutable_data(), *oric = ric.mutable_data(),
-         *oK = K.mutable_data(), *os = s.mutable_data();
-  for_rows(static_cast<std::size_t>(n), threads, "local", false, [&](std::size_t i) {
-    const Vec x = b.m.row(i).transpose();
-    const geometry::LocalGeometry g = M.local(project ? M.project(x) : x);
-    const std::size_t DD = static_cast<std::size_t>(D) * D;
-    Eigen::Map<Vec>(oz + i * D, D) = g.z;
-    Eigen::Map<RowMat>(oE + i * D * d, D, d) = g.tangent;
-    Eigen::Map<RowMat>(oN + i * D * k, D, k) = g.normal;
-    Eigen::Map<RowMat>(oPT + i * DD, D, D) = g.P_T;
-    Eigen::Map<RowMat>(oPN + i * DD, D, D) = g.P_N;
-    Eigen::Map<Vec>(oH + i * D, D) = g.H;
-    Eigen::Map<RowMat>(oWH + i * DD, D, D) = g.W_H;
-    Eigen::Map<RowMat>(oric + i * DD, D, D) = g.ricci;
-    Eigen::Map<RowMat>(oK + i * DD, D, D) = g.K;
-    os[i] = g.scalar_curvature;
-  }, 16);
-  pb::dict out;
-  out["z"] = maybe_single(z, b.single);
-  out["tangent_frame"] = maybe_single(E, b.single);
-  out["normal_frame"] = maybe_single(N, b.single);
-  out["tangent_projector"] = maybe_single(PT, b.single);
-  out["normal_projector"] = maybe_single(PN, b.single);
-  out["mean_curvature"] = maybe_single(H, b.single);
-  out["weingarten_H"] = maybe_single(WH, b.single);
-  out["ricci"] = maybe_single(ric, b.single);
-  out["K"] = maybe_single(K, b.single);
-  out["scalar_curvature"] = maybe_single(s, b.single);
-  return out;
+  const geometry::LocalRows out{z.mutable_data(),  E.mutable_data(),   N.mutable_data(),   PT.mutable_data(),
+                                PN.mutable_data(), H.mutable_data(),   WH.mutable_data(),  ric.mutable_data(),
+                                K.mutable_data(),  s.mutable_data()};
+  constexpr std::size_t kBlock = 64;
+  const std::size_t blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
+  for_rows(blocks, threads, "local", false, [&](std::size_t blk) {
+    const std::size_t begin = blk * kBlock, end = std::min<std::size_t>(begin + kBlock, static_cast<std::size_t>(n));
+    try {
+      geometry::local_rows(M, Xr.data(), begin, end, project, out);
+    } catch (const rbsm::Error&) {  // name the row: redo the block one row at a time
+      for (std::size_t i = begin; i < end; ++i) {
+        try {
+          geometry::local_rows(M, Xr.data(), i, i + 1, project, out);
+        } catch (const rbsm::Error&) {
+          rethrow_with_row(i, static_cast<std::size_t>(n));
+        }
+      }
+    }
+  }, 1, false);
+  pb::dict o;
+  o["z"] = maybe_single(z, b.single);
+  o["tangent_frame"] = maybe_single(E, b.single);
+  o["normal_frame"] = maybe_single(N, b.single);
+  o["tangent_projector"] = maybe_single(PT, b.single);
+  o["normal_projector"] = maybe_single(PN, b.single);
+  o["mean_curvature"] = maybe_single(H, b.single);
+  o["weingarten_H"] = maybe_single(WH, b.single);
+  o["ricci"] = maybe_single(ric, b.single);
+  o["K"] = maybe_single(K, b.single);
+  o["scalar_curvature"] = maybe_single(s, b.single);
+  return o;
 }
 
 /// n exact draws, draw i from Rng(seed, i) (as `rbsm target --method estimator` draws its references).

@@ -1,0 +1,107 @@
+// geometry::local_rows / local_geometry (batch.hpp) against Manifold::local(project(x)) on every manifold:
+// the closed-form batch kernels (sphere, torus of revolution) and the level-set one-jet path compute the
+// same operators to rounding, with or without projection, and throw project()'s errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "rbsm/error.hpp"
+#include "rbsm/geometry/batch.hpp"
+#include "rbsm/random.hpp"
+
+namespace {
+
+using namespace rbsm::geometry;
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct Rows {
+  std::vector<double> z, E, N, PT, PN, H, WH, ric, K, s;
+  LocalRows out;
+  Rows(std::size_t n, int D, int d) {
+    const int k = D - d;
+    z.resize(n * D), E.resize(n * D * d), N.resize(n * D * k), PT.resize(n * D * D), PN.resize(n * D * D),
+        H.resize(n * D), WH.resize(n * D * D), ric.resize(n * D * D), K.resize(n * D * D), s.resize(n);
+    out = {z.data(), E.data(), N.data(), PT.data(), PN.data(), H.data(), WH.data(), ric.data(), K.data(), s.data()};
+  }
+};
+
+Mat at(const std::vector<double>& v, std::size_t i, int rows, int cols) {
+  return Eigen::Map<const RowMat>(v.data() + i * rows * cols, rows, cols);
+}
+
+class LocalRowsTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LocalRowsTest, MatchesManifoldLocal) {
+  const auto M = make_manifold(GetParam());
+  const int D = M->ambient_dim(), d = M->dim(), k = D - d;
+  const std::size_t n = 40;
+  rbsm::Rng rng(5);
+  RowMat X(n, D);
+  for (std::size_t i = 0; i < n; ++i) {
+    Vec g(D);
+    for (int a = 0; a < D; ++a) g[a] = rng.normal();
+    X.row(i) = (M->sample_uniform(rng) + 0.05 * std::min(M->reach(), 1.0) * g / std::sqrt(D)).transpose();
+  }
+  for (bool project : {true, false}) {
+    RowMat Xin = X;
+    if (!project)
+      for (std::size_t i = 0; i < n; ++i) Xin.row(i) = M->project(X.row(i).transpose()).transpose();
+    Rows r(n, D, d);
+    local_rows(*M, Xin.data(), 0, n, project, r.out);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Vec z = M->project(X.row(i).transpose());
+      const LocalGeometry g = M->local(z);
+      const double tol = 1e-12;
+      EXPECT_LT((at(r.z, i, D, 1) - z).cwiseAbs().maxCoeff(), 1e-14);
+      // frames are compared through what they span plus orthonormality (each is a deterministic choice)
+      const Mat E = at(r.E, i, D, d), N = at(r.N, i, D, k);
+      EXPECT_LT((E * E.transpose() - g.P_T).cwiseAbs().maxCoeff(), tol);
+      EXPECT_LT((N * N.transpose() - g.P_N).cwiseAbs().maxCoeff(), tol);
+      EXPECT_LT((E.transpose() * E - Mat::Identity(d, d)).cwiseAbs().maxCoeff(), tol);
+      EXPECT_LT((E - g.tangent).cwiseAbs().maxCoeff(), tol) << GetParam() << ": the same tangent frame";
+      EXPECT_LT((at(r.PT, i, D, D) - g.P_T).cwiseAbs().maxCoeff(), tol);
+      EXPECT_LT((at(r.PN, i, D, D) - g.P_N).cwiseAbs().maxCoeff(), tol);
+      EXPECT_LT((at(r.H, i, D, 1) - g.H).cwiseAbs().maxCoeff(), tol);
+      EXPECT_LT((at(r.WH, i, D, D) - g.W_H).cwiseAbs().maxCoeff(), tol);
+      EXPECT_LT((at(r.ric, i, D, D) - g.ricci).cwiseAbs().maxCoeff(), tol);
+      EXPECT_LT((at(r.K, i, D, D) - g.K).cwiseAbs().maxCoeff(), tol);
+      EXPECT_NEAR(r.s[i], g.scalar_curvature, tol);
+      const LocalGeometry f = local_geometry(*M, z);
+      EXPECT_LT((f.K - g.K).cwiseAbs().maxCoeff(), tol);
+      EXPECT_LT((f.tangent - g.tangent).cwiseAbs().maxCoeff(), tol);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllManifolds, LocalRowsTest,
+                         ::testing::Values("sphere:1", "sphere:2", "sphere:7", "torus:3,1", "torus:2,1.5",
+                                           "clifford-torus:1,0.5", "so3", "ellipsoid:1,1.5,2.5"),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           for (char& c : s)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return s;
+                         });
+
+TEST(LocalRows, ThrowsTheProjectionsErrors) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const std::string spec : {"sphere:2", "torus:3,1", "so3"}) {
+    const auto M = make_manifold(spec);
+    const int D = M->ambient_dim(), d = M->dim();
+    Rows r(1, D, d);
+    std::vector<double> x(D, 0.0);
+    EXPECT_THROW(local_rows(*M, x.data(), 0, 1, true, r.out), rbsm::Error) << spec << " at the origin";
+    x[0] = nan;
+    EXPECT_THROW(local_rows(*M, x.data(), 0, 1, true, r.out), rbsm::InvalidArgument) << spec << " NaN";
+  }
+  const auto T = make_manifold("torus:3,1");
+  Rows r(1, 3, 2);
+  const double axis[3] = {0, 0, 0.5}, core[3] = {3, 0, 0};
+  EXPECT_THROW(local_rows(*T, axis, 0, 1, true, r.out), rbsm::GeometryError);
+  EXPECT_THROW(local_rows(*T, core, 0, 1, true, r.out), rbsm::GeometryError);
+}
+
+}  // namespace
