@@ -178,8 +178,10 @@ pb::object rb_target(const PyManifold& M, const PyDensity& q, const pb::handle& 
     auto out = new_array({static_cast<pb::ssize_t>(n), D});
     double* o = out.mutable_data();
     const dist::Density& Q = *q.q;
-    if (!dsm::has_exact_rb_target(Q))
-      dsm::exact_rb_target(Q, Vec::Zero(D), sigma);  // throws the library's message naming M and q
+    if (!dsm::has_exact_rb_target(Q)) {
+      Rng rng(0);
+      dsm::exact_rb_target(Q, Q.manifold().sample_uniform(rng), sigma);  // throws the library's message naming M and q
+    }
     for_rows(n, threads, "rb_target", progress, [&](std::size_t i) {
       Eigen::Map<Vec>(o + i * D, D) = dsm::exact_rb_target(Q, b.m.row(i).transpose(), sigma);
     }, 1);
@@ -196,12 +198,21 @@ pb::object rb_target(const PyManifold& M, const PyDensity& q, const pb::handle& 
   } else {
     refs = to_batch(references, D, "references", false).m;
   }
-  std::unique_ptr<dsm::RbEstimator> est;
   dsm::RbEstimate r;
-  LongCall call("rb_target", 1, progress);
+  r.r.resize(b.m.rows(), D);
+  r.ess.resize(b.m.rows());
+  constexpr Eigen::Index kBlock = 256;  // queries per estimate() call: Ctrl-C and progress between blocks
+  LongCall call("rb_target", n, progress);
   without_gil([&] {
-    est = std::make_unique<dsm::RbEstimator>(M.M, std::move(refs), sigma);
-    r = est->estimate(b.m, threads);
+    const dsm::RbEstimator est(M.M, std::move(refs), sigma);
+    for (Eigen::Index begin = 0; begin < b.m.rows(); begin += kBlock) {
+      const Eigen::Index rows = std::min(kBlock, b.m.rows() - begin);
+      const dsm::RbEstimate part = est.estimate(b.m.middleRows(begin, rows), threads);
+      r.r.middleRows(begin, rows) = part.r;
+      r.ess.segment(begin, rows) = part.ess;
+      call.poll(static_cast<std::size_t>(begin + rows));
+    }
+    call.finish();
   });
   pb::object R = maybe_single(to_numpy(r.r), b.single);
   if (!return_ess) return R;
