@@ -1,7 +1,10 @@
 #include "rbsm/geometry/batch.hpp"
 
+#include <array>
 #include <cmath>
 #include <vector>
+
+#include <Eigen/SVD>
 
 #include "rbsm/geometry/level_set.hpp"
 #include "rbsm/geometry/sphere.hpp"
@@ -136,6 +139,100 @@ void torus_rows(const TorusOfRevolution& M, const double* X, std::size_t begin, 
   }
 }
 
+/// The level-set local geometry of level_set_local below with fixed-size D x D and k x D matrices,
+/// written straight into row i of `o`.
+template <int D, int k>
+void level_set_fixed(const LevelSetManifold& M, const Vec& zv, std::size_t i, const LocalRows& o) {
+  constexpr int d = D - k;
+  using MD = Eigen::Matrix<double, D, D>;
+  using VD = Eigen::Matrix<double, D, 1>;
+  using RowD = Eigen::Matrix<double, D, D, Eigen::RowMajor>;
+  const LevelSetJet j = M.jet(zv, 2);
+  const Eigen::Matrix<double, k, D> J = j.J;
+  const Eigen::HouseholderQR<Eigen::Matrix<double, D, k>> qr(J.transpose());
+  const MD Q = qr.householderQ() * MD::Identity();
+  const Eigen::Matrix<double, D, d> E = Q.template rightCols<d>();
+  const Eigen::Matrix<double, D, k> N = Q.template leftCols<k>();
+  const Eigen::LDLT<Eigen::Matrix<double, k, k>> G(J * J.transpose());
+  std::array<MD, k> hess;
+  for (int a = 0; a < k; ++a) hess[a] = j.hessians[static_cast<std::size_t>(a)];
+  auto W = [&](const VD& nu) {
+    const Eigen::Matrix<double, k, 1> lambda = G.solve(J * nu);
+    MD S = MD::Zero();
+    for (int a = 0; a < k; ++a) S += lambda(a) * hess[a];
+    const Eigen::Matrix<double, d, d> T = E.transpose() * S * E;
+    return MD(-E * T * E.transpose());
+  };
+  std::array<MD, k> Wa;
+  VD H = VD::Zero();
+  for (int a = 0; a < k; ++a) {
+    Wa[a] = W(N.col(a));
+    H += N.col(a) * Wa[a].trace();
+  }
+  const MD WH = W(H);
+  MD ric = WH;
+  for (int a = 0; a < k; ++a) ric -= Wa[a] * Wa[a];
+  const MD PT = E * E.transpose();
+  const std::size_t DD = static_cast<std::size_t>(D) * D;
+  Eigen::Map<VD>(o.z + i * D) = zv;
+  Eigen::Map<Eigen::Matrix<double, D, d, d == 1 ? Eigen::ColMajor : Eigen::RowMajor>>(o.tangent + i * D * d) = E;
+  Eigen::Map<Eigen::Matrix<double, D, k, k == 1 ? Eigen::ColMajor : Eigen::RowMajor>>(o.normal + i * D * k) = N;
+  Eigen::Map<RowD>(o.P_T + i * DD) = PT;
+  Eigen::Map<RowD>(o.P_N + i * DD) = MD::Identity() - PT;
+  Eigen::Map<VD>(o.H + i * D) = H;
+  Eigen::Map<RowD>(o.W_H + i * DD) = WH;
+  Eigen::Map<RowD>(o.ricci + i * DD) = ric;
+  Eigen::Map<RowD>(o.K + i * DD) = 0.5 * WH - ric;
+  o.scalar[i] = ric.trace();
+}
+
+/// Nearest rotation to x (a 3 x 3 matrix, row-major) by the polar decomposition: U diag(1, 1, det(U V^T)) V^T
+/// from the SVD x = U S V^T. Used only where it is certified (|x - p| < reach, so p is THE nearest point and
+/// equals the level set's KKT solution); elsewhere, and for NaN, LevelSetManifold::project decides.
+Vec so3_project(const LevelSetManifold& M, const Vec& x) {
+  if (x.allFinite()) {
+    const Eigen::Matrix3d X = Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(x.data());
+    const Eigen::JacobiSVD<Eigen::Matrix3d> svd(X, Eigen::ComputeFullU | Eigen::ComputeFullV);
+    Eigen::Matrix3d U = svd.matrixU();
+    if ((U * svd.matrixV().transpose()).determinant() < 0) U.col(2) = -U.col(2);
+    const Eigen::Matrix<double, 3, 3, Eigen::RowMajor> P = U * svd.matrixV().transpose();
+    const Vec p = Eigen::Map<const Vec>(P.data(), 9);
+    if ((x - p).norm() < M.reach()) return p;
+  }
+  return M.project(x);
+}
+
+/// Nearest point of the ellipsoid sum_i x_i^2 / a_i^2 = 1 (inv_a2 = 1 / a_i^2): p_i = x_i / (1 + s / a_i^2) with
+/// s the root in (-min a_i^2, inf) of g(s) = sum_i x_i^2 / (a_i^2 (1 + s / a_i^2)^2) - 1, convex and decreasing
+/// there (Newton, kept inside the interval by halving towards its left end). Used only where certified
+/// (|x - p| < reach); elsewhere, and when Newton does not settle, LevelSetManifold::project decides.
+Vec ellipsoid_project(const LevelSetManifold& M, const Vec& inv_a2, const Vec& x) {
+  if (x.allFinite()) {
+    const double lo = -1.0 / inv_a2.maxCoeff();
+    double s = 0;
+    for (int it = 0; it < 200; ++it) {
+      double g = -1, dg = 0;
+      for (Eigen::Index i = 0; i < x.size(); ++i) {
+        const double f = 1.0 / (1.0 + s * inv_a2[i]);
+        const double q = inv_a2[i] * x[i] * x[i] * f * f;
+        g += q;
+        dg -= 2 * q * inv_a2[i] * f;
+      }
+      if (!(dg < 0)) break;
+      double next = s - g / dg;
+      if (next <= lo) next = 0.5 * (s + lo);
+      const bool done = std::abs(next - s) <= 1e-15 * (1 + std::abs(s));
+      s = next;
+      if (done) {
+        const Vec p = x.cwiseQuotient((Vec::Ones(x.size()) + s * inv_a2));
+        if ((x - p).norm() < M.reach()) return p;
+        break;
+      }
+    }
+  }
+  return M.project(x);
+}
+
 LocalGeometry level_set_local(const LevelSetManifold& M, const Vec& z) {
   const int D = M.ambient_dim(), d = M.dim(), k = D - d;
   const LevelSetJet j = M.jet(z, 2);
@@ -182,6 +279,23 @@ void local_rows(const Manifold& M, const double* X, std::size_t begin, std::size
   if (const auto* S = dynamic_cast<const Sphere*>(&M)) return sphere_rows(*S, X, begin, end, project, out);
   if (const auto* T = dynamic_cast<const TorusOfRevolution*>(&M)) return torus_rows(*T, X, begin, end, project, out);
   const int D = M.ambient_dim(), d = M.dim();
+  if (const auto* L = dynamic_cast<const LevelSetManifold*>(&M)) {
+    const bool so3 = L->spec() == "so3", ellipsoid = L->spec().rfind("ellipsoid:", 0) == 0;
+    Vec inv_a2;  // the ellipsoid's 1 / a_i^2: Hess F = 2 diag(1 / a_i^2)
+    if (ellipsoid) inv_a2 = 0.5 * L->jet(Vec::Ones(D), 2).hessians[0].diagonal();
+    for (std::size_t i = begin; i < end; ++i) {
+      const Vec x = Eigen::Map<const Vec>(X + i * D, D);
+      if (!project) M.check_ambient(x, "z");
+      const Vec z = !project ? x : so3 ? so3_project(*L, x) : ellipsoid ? ellipsoid_project(*L, inv_a2, x) : L->project(x);
+      if (D == 9 && d == 3)
+        level_set_fixed<9, 6>(*L, z, i, out);
+      else if (D == 3 && d == 2)
+        level_set_fixed<3, 1>(*L, z, i, out);
+      else
+        write(level_set_local(*L, z), i, D, d, out);
+    }
+    return;
+  }
   for (std::size_t i = begin; i < end; ++i) {
     const Vec x = Eigen::Map<const Vec>(X + i * D, D);
     if (!project) M.check_ambient(x, "z");

@@ -78,13 +78,41 @@ TEST_P(LocalRowsTest, MatchesManifoldLocal) {
 
 INSTANTIATE_TEST_SUITE_P(AllManifolds, LocalRowsTest,
                          ::testing::Values("sphere:1", "sphere:2", "sphere:7", "torus:3,1", "torus:2,1.5",
-                                           "clifford-torus:1,0.5", "so3", "ellipsoid:1,1.5,2.5"),
+                                           "clifford-torus:1,0.5", "so3", "ellipsoid:1,1.5,2.5",
+                                           "ellipsoid:1,2,0.5,3"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (char& c : s)
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return s;
                          });
+
+// The closed-form projections of so3 (polar decomposition) and ellipsoids (Newton on the multiplier) agree
+// with LevelSetManifold::project near M, inside and outside, and far from it (up to and beyond the reach).
+TEST(LocalRows, LevelSetProjectionsMatchFarFromM) {
+  for (const std::string spec : {"so3", "ellipsoid:1,1.5,2.5", "ellipsoid:0.5,1,2,4"}) {
+    const auto M = make_manifold(spec);
+    const int D = M->ambient_dim(), d = M->dim();
+    rbsm::Rng rng(9);
+    for (double scale : {0.01, 0.3, 0.9, 1.5}) {
+      for (int t = 0; t < 30; ++t) {
+        Vec g(D);
+        for (int a = 0; a < D; ++a) g[a] = rng.normal();
+        const Vec x = M->sample_uniform(rng) + scale * M->reach() * g / g.norm();
+        Rows r(1, D, d);
+        Vec z;
+        try {
+          z = M->project(x);
+        } catch (const rbsm::GeometryError&) {
+          EXPECT_THROW(local_rows(*M, x.data(), 0, 1, true, r.out), rbsm::GeometryError) << spec;
+          continue;
+        }
+        local_rows(*M, x.data(), 0, 1, true, r.out);
+        EXPECT_LT((at(r.z, 0, D, 1) - z).cwiseAbs().maxCoeff(), 1e-13) << spec << " at distance " << (x - z).norm();
+      }
+    }
+  }
+}
 
 TEST(LocalRows, ThrowsTheProjectionsErrors) {
   const double nan = std::numeric_limits<double>::quiet_NaN();

@@ -56,27 +56,27 @@ def test_errors():
     M = rbsm.manifold("sphere:2")
     q = rbsm.density(M, "vmf:kappa=1")
     with pytest.raises(ValueError, match="shape"):
-        rbsm.langevin(M, lambda Z: Z[:, :2], chains=4, steps=3, progress=False)
+        rbsm.langevin(M, lambda Z: Z[:, :2], chains=4, steps=3, record_every=1, progress=False)
     with pytest.raises(ValueError, match="NaN"):
-        rbsm.langevin(M, lambda Z: Z * np.nan, chains=4, steps=3, progress=False)
+        rbsm.langevin(M, lambda Z: Z * np.nan, chains=4, steps=3, record_every=1, progress=False)
 
     def boom(Z):
         raise ZeroDivisionError("from the drift")
 
     with pytest.raises(ZeroDivisionError, match="from the drift"):
-        rbsm.langevin(M, boom, chains=4, steps=3, progress=False)
+        rbsm.langevin(M, boom, chains=4, steps=3, record_every=1, progress=False)
     with pytest.raises(ValueError, match="potential"):
-        rbsm.langevin(M, lambda Z: Z, chains=4, steps=3, metropolis=True, progress=False)
+        rbsm.langevin(M, lambda Z: Z, chains=4, steps=3, record_every=1, metropolis=True, progress=False)
     with pytest.raises(ValueError, match="sigma"):
-        rbsm.langevin(M, "rb", q=q, chains=4, steps=3, progress=False)
+        rbsm.langevin(M, "rb", q=q, chains=4, steps=3, record_every=1, progress=False)
     with pytest.raises(ValueError, match="unknown drift"):
-        rbsm.langevin(M, "nope", q=q, sigma=0.1, chains=4, steps=3, progress=False)
+        rbsm.langevin(M, "nope", q=q, sigma=0.1, chains=4, steps=3, record_every=1, progress=False)
     with pytest.raises(ValueError, match="steps"):
-        rbsm.langevin(M, "true", q=q, chains=4, steps=0, progress=False)
+        rbsm.langevin(M, "true", q=q, chains=4, steps=0, record_every=1, progress=False)
     with pytest.raises(ValueError, match=r"\(4, 3\)"):
-        rbsm.langevin(M, "true", q=q, chains=4, steps=3, initial=np.zeros((3, 3)), progress=False)
+        rbsm.langevin(M, "true", q=q, chains=4, steps=3, record_every=1, initial=np.zeros((3, 3)), progress=False)
     with pytest.raises(TypeError):
-        rbsm.langevin(M, 42, chains=4, steps=3, progress=False)
+        rbsm.langevin(M, 42, chains=4, steps=3, record_every=1, progress=False)
 
 
 def interrupt_after(seconds):
