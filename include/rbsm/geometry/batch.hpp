@@ -4,8 +4,11 @@
 /// without its repeated work: the sphere and the torus of revolution in closed form straight into the
 /// output rows (no trigonometric function on the torus: the angles' cosines and sines are ratios of the
 /// projection's own lengths; no per-point heap allocation or virtual call), level sets with one jet of F
-/// and one QR per point (Manifold::local asks for 3k + 2 Weingarten maps, each recomputing both), any other
-/// manifold through Manifold::local. Every error (NaN, the focal set) is the one project() throws.
+/// and one QR per point (Manifold::local asks for 3k + 2 Weingarten maps, each recomputing both), in
+/// fixed-size matrices for so3 and 3-D ellipsoids, whose projections are closed forms where certified
+/// (so3: the polar decomposition; ellipsoids: Newton on the Lagrange multiplier; both only when
+/// |x - p| < reach, LevelSetManifold::project otherwise), any other manifold through Manifold::local.
+/// Every error (NaN, the focal set) is the one project() throws.
 #include <cstddef>
 
 #include "rbsm/geometry/manifold.hpp"
