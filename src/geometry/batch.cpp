@@ -141,37 +141,45 @@ void torus_rows(const TorusOfRevolution& M, const double* X, std::size_t begin, 
 
 /// The level-set local geometry of level_set_local below with fixed-size D x D and k x D matrices,
 /// written straight into row i of `o`.
+/// `quadratic`: F is quadratic (so3, ellipsoids), so its Hessians are those of `hessians`, taken once per batch.
 template <int D, int k>
-void level_set_fixed(const LevelSetManifold& M, const Vec& zv, std::size_t i, const LocalRows& o) {
+void level_set_fixed(const LevelSetManifold& M, const Vec& zv, std::size_t i, const LocalRows& o,
+                     const std::vector<Mat>* hessians) {
   constexpr int d = D - k;
   using MD = Eigen::Matrix<double, D, D>;
   using VD = Eigen::Matrix<double, D, 1>;
   using RowD = Eigen::Matrix<double, D, D, Eigen::RowMajor>;
-  const LevelSetJet j = M.jet(zv, 2);
+  const LevelSetJet j = M.jet(zv, hessians ? 1 : 2);
+  const std::vector<Mat>& hess = hessians ? *hessians : j.hessians;
   const Eigen::Matrix<double, k, D> J = j.J;
   const Eigen::HouseholderQR<Eigen::Matrix<double, D, k>> qr(J.transpose());
   const MD Q = qr.householderQ() * MD::Identity();
   const Eigen::Matrix<double, D, d> E = Q.template rightCols<d>();
   const Eigen::Matrix<double, D, k> N = Q.template leftCols<k>();
   const Eigen::LDLT<Eigen::Matrix<double, k, k>> G(J * J.transpose());
-  std::array<MD, k> hess;
-  for (int a = 0; a < k; ++a) hess[a] = j.hessians[static_cast<std::size_t>(a)];
-  auto W = [&](const VD& nu) {
+  // In the tangent frame: W_nu = E w_nu E^T with w_nu = -sum_i lambda_i E^T Hess F_i E, lambda = (J J^T)^{-1} J nu,
+  // so tr W_nu = tr w_nu, W_nu^2 = E w_nu^2 E^T (E^T E = I) and Ric# = E (w_H - sum_a w_a^2) E^T: the d x d
+  // matrices h_i = E^T Hess F_i E are formed once per point.
+  using Md = Eigen::Matrix<double, d, d>;
+  std::array<Md, k> h;
+  for (int a = 0; a < k; ++a) h[a] = E.transpose() * Eigen::Map<const MD>(hess[static_cast<std::size_t>(a)].data()) * E;
+  auto w = [&](const VD& nu) {
     const Eigen::Matrix<double, k, 1> lambda = G.solve(J * nu);
-    MD S = MD::Zero();
-    for (int a = 0; a < k; ++a) S += lambda(a) * hess[a];
-    const Eigen::Matrix<double, d, d> T = E.transpose() * S * E;
-    return MD(-E * T * E.transpose());
+    Md m = Md::Zero();
+    for (int a = 0; a < k; ++a) m -= lambda(a) * h[a];
+    return m;
   };
-  std::array<MD, k> Wa;
+  std::array<Md, k> wa;
   VD H = VD::Zero();
   for (int a = 0; a < k; ++a) {
-    Wa[a] = W(N.col(a));
-    H += N.col(a) * Wa[a].trace();
+    wa[a] = w(N.col(a));
+    H += N.col(a) * wa[a].trace();
   }
-  const MD WH = W(H);
-  MD ric = WH;
-  for (int a = 0; a < k; ++a) ric -= Wa[a] * Wa[a];
+  const Md wH = w(H);
+  Md r = wH;
+  for (int a = 0; a < k; ++a) r -= wa[a] * wa[a];
+  const MD WH = E * wH * E.transpose();
+  const MD ric = E * r * E.transpose();
   const MD PT = E * E.transpose();
   const std::size_t DD = static_cast<std::size_t>(D) * D;
   Eigen::Map<VD>(o.z + i * D) = zv;
@@ -281,16 +289,20 @@ void local_rows(const Manifold& M, const double* X, std::size_t begin, std::size
   const int D = M.ambient_dim(), d = M.dim();
   if (const auto* L = dynamic_cast<const LevelSetManifold*>(&M)) {
     const bool so3 = L->spec() == "so3", ellipsoid = L->spec().rfind("ellipsoid:", 0) == 0;
-    Vec inv_a2;  // the ellipsoid's 1 / a_i^2: Hess F = 2 diag(1 / a_i^2)
-    if (ellipsoid) inv_a2 = 0.5 * L->jet(Vec::Ones(D), 2).hessians[0].diagonal();
+    // F is quadratic on both: constant Hessians (the ellipsoid's are 2 diag(1 / a_i^2))
+    std::vector<Mat> hessians;
+    if (so3 || ellipsoid) hessians = L->jet(Vec::Ones(D), 2).hessians;
+    const std::vector<Mat>* constant = so3 || ellipsoid ? &hessians : nullptr;
+    Vec inv_a2;
+    if (ellipsoid) inv_a2 = 0.5 * hessians[0].diagonal();
     for (std::size_t i = begin; i < end; ++i) {
       const Vec x = Eigen::Map<const Vec>(X + i * D, D);
       if (!project) M.check_ambient(x, "z");
       const Vec z = !project ? x : so3 ? so3_project(*L, x) : ellipsoid ? ellipsoid_project(*L, inv_a2, x) : L->project(x);
       if (D == 9 && d == 3)
-        level_set_fixed<9, 6>(*L, z, i, out);
+        level_set_fixed<9, 6>(*L, z, i, out, constant);
       else if (D == 3 && d == 2)
-        level_set_fixed<3, 1>(*L, z, i, out);
+        level_set_fixed<3, 1>(*L, z, i, out, constant);
       else
         write(level_set_local(*L, z), i, D, d, out);
     }
