@@ -116,8 +116,11 @@ class LongCall {
   }
   /// Counts one finished item (any thread) and polls.
   void tick(const std::string& status = "") { poll(++done_, status); }
+  /// The final line (only if the bar was shown), with every item counted.
   void finish(const std::string& status = "") {
-    if (bar_) bar_->finish(status);
+    if (!bar_) return;
+    bar_->update(total_, status);
+    bar_->finish(status);
   }
 
  private:

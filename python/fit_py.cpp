@@ -270,7 +270,9 @@ void bind_fit(pb::module_& m) {
                o.sigma_eval = r.density(std::nullopt, correction, 1e-4).sigma;
              }
              fit::SampleResult s;
-             LongCall call("sample", 1, progress);
+             const auto total = static_cast<std::size_t>(
+                 static_cast<std::int64_t>(r.model->options().sigma_levels().size()) * steps_per_level + mala_steps);
+             LongCall call("sample", total, progress);
              without_gil([&] {
                std::lock_guard<std::mutex> lock(*r.mutex);
                s = fit::sample_model(*r.model, o, [&](std::int64_t done, std::int64_t total) {
