@@ -1,12 +1,19 @@
 // rbsm: score models on manifold-valued data. See README.md and `rbsm --help`.
+#include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <new>
+#include <thread>
 
 #include "cli.hpp"
 #include "rbsm/allocator.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/io/run_folder.hpp"
 #include "rbsm/parallel.hpp"
+#include "rbsm/validate.hpp"
 
 #ifdef RBSM_WITH_TORCH
 #include <torch/torch.h>
@@ -53,6 +60,45 @@ void print_human(const json& j, const std::string& indent = "") {
     }
   }
 }
+
+/// The finite-output guarantee: a result never carries NaN or an infinity (JSON would print null).
+void check_finite(const json& j, const std::string& where) {
+  if (j.is_number_float() && !std::isfinite(j.get<double>()))
+    throw NumericalError("the result " + (where.empty() ? std::string("value") : "'" + where + "'") + " is " +
+                         (std::isnan(j.get<double>()) ? "NaN" : "infinite") +
+                         ": the input is outside the range where it can be computed in double precision");
+  if (j.is_object())
+    for (auto it = j.begin(); it != j.end(); ++it) check_finite(*it, where.empty() ? it.key() : where + "." + it.key());
+  else if (j.is_array())
+    for (std::size_t i = 0; i < j.size(); ++i) check_finite(j[i], where + "[" + std::to_string(i) + "]");
+}
+
+/// Raw library texts (nlohmann::json, LibTorch, the allocator) -> one line a user can act on.
+std::string explain(const std::exception& e) {
+  std::string msg = e.what();
+  const auto nl = msg.find('\n');  // one line only (LibTorch messages carry a backtrace)
+  if (nl != std::string::npos) msg = msg.substr(0, nl);
+  if (dynamic_cast<const std::bad_alloc*>(&e) || msg.find("alloc_cpu") != std::string::npos ||
+      msg.find("can't allocate memory") != std::string::npos)
+    return "out of memory: the options ask for more memory than this machine has (reduce the sizes: "
+           "--n, --batch, --points, --samples, --width ...)";
+  if (msg.find("without overflow") != std::string::npos)
+    return "a value is too large for single precision (float32, at most 3.4e38): " + msg;
+  if (msg.rfind("[json.exception.", 0) == 0) {
+    const auto close = msg.find("] ");
+    const std::string body = close == std::string::npos ? msg : msg.substr(close + 2);
+    if (msg.find(".parse_error.") != std::string::npos || msg.find(".out_of_range.406") != std::string::npos)
+      return "malformed JSON: " + body;
+    return "a JSON file does not have the expected content: " + body;
+  }
+  return msg;
+}
+
+/// stdout must really have received the result (a full disk or a closed pipe is an error).
+bool stdout_ok() {
+  std::cout.flush();
+  return std::cout.good() && std::fflush(stdout) == 0 && !std::ferror(stdout);
+}
 }  // namespace
 
 const std::atomic<bool>& interrupted() {
@@ -89,9 +135,15 @@ int main(int argc, char** argv) {
   for (auto& cmd : registry()) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.help);
     sub->add_flag("--json", common.json, "print exactly one JSON object on stdout (logs go to stderr)");
-    sub->add_option("--seed", common.seed, "random seed (results depend on it only)")->capture_default_str();
-    sub->add_option("--threads", common.threads, "worker threads (0 = all cores)")
-        ->check(CLI::NonNegativeNumber)->capture_default_str();
+    sub->add_option("--seed", common.seed, "random seed, 0 ... 2^64-1 (results depend on it only)")
+        ->check(CLI::Validator(
+            [](std::string& v) { return rbsm::validate::seed_text(v); }, "UINT64", "seed"))
+        ->capture_default_str();
+    sub->add_option("--threads", common.threads,
+                    "worker threads (0 = all cores, at most " + std::to_string(rbsm::validate::kMaxThreads) + ")")
+        ->check(CLI::Validator([](std::string& v) { return rbsm::validate::threads_text(v); }, "0..." +
+                                   std::to_string(rbsm::validate::kMaxThreads), "threads"))
+        ->capture_default_str();
     Runner r = cmd.setup(*sub, common);
     sub->callback([&runner, r] { runner = r; });
   }
@@ -111,18 +163,31 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is reported as a write error, not a silent death
   try {
     apply_threads(common);
     const json result = runner();
+    if (g_interrupted.load()) {
+      rbsm::io::record_run_status("interrupted", "stopped by a signal; the last complete checkpoint is kept");
+      std::fprintf(stderr, "rbsm: interrupted: stopped cleanly (the run folder keeps its last complete state)\n");
+      return 130;
+    }
+    check_finite(result, "");
+    rbsm::io::record_run_status("complete", "");
     if (common.json)
-      std::cout << result.dump() << std::endl;
+      std::cout << result.dump() << '\n';
     else
       print_human(result);
+    if (!stdout_ok()) {
+      const int err = errno;
+      std::fprintf(stderr, "rbsm: error: cannot write the result to stdout: %s\n",
+                   err ? std::strerror(err) : "write failed");
+      return 1;
+    }
     return 0;
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    const auto nl = msg.find('\n');  // one line only (LibTorch messages carry a backtrace)
-    if (nl != std::string::npos) msg = msg.substr(0, nl);
+    const std::string msg = explain(e);
+    rbsm::io::record_run_status("failed", msg);
     std::fprintf(stderr, "rbsm: error: %s\n", msg.c_str());
     return 1;
   }

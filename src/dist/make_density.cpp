@@ -50,6 +50,11 @@ std::unique_ptr<Density> mixture_from_text(const std::string& text, std::shared_
   } catch (const nlohmann::json::parse_error& e) {
     std::string msg = e.what();
     throw InvalidArgument(where + " is not valid JSON (" + msg + ")");
+  } catch (const nlohmann::json::exception& e) {  // out_of_range.406: a number beyond double, e.g. 1e400
+    std::string msg = e.what();
+    const auto close = msg.find("] ");
+    if (close != std::string::npos) msg = msg.substr(close + 2);
+    throw InvalidArgument(where + " is not valid JSON for rbsm (" + msg + ": numbers must be finite doubles)");
   }
   if (!j.is_object()) throw InvalidArgument(where + ": expected an object with keys \"weights\" and \"components\"");
   for (auto it = j.begin(); it != j.end(); ++it)

@@ -51,6 +51,7 @@ MatrixFisher::MatrixFisher(std::shared_ptr<const geometry::Manifold> manifold, c
   if (manifold_->spec() != "so3" || manifold_->ambient_dim() != 9)
     throw InvalidArgument("matrix-fisher lives on so3, not on " + manifold_->spec());
   if (!f.allFinite()) throw InvalidArgument("matrix-fisher: the concentrations f are not finite");
+  for (int i = 0; i < 3; ++i) detail::check_concentration<InvalidArgument>(f[i], "matrix-fisher: f" + std::to_string(i + 1));
   a_ = Vec::Zero(9);
   a_[0] = f[0];
   a_[4] = f[1];

@@ -1,5 +1,6 @@
 #include "rbsm/dist/mixture.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "detail.hpp"
@@ -23,10 +24,16 @@ Mixture::Mixture(std::shared_ptr<const geometry::Manifold> manifold, std::vector
                             " (expected a finite weight > 0)");
     if (!components_[k] || components_[k]->manifold().spec() != manifold_->spec())
       throw InvalidArgument("mixture: component " + std::to_string(k + 1) + " is not a density on " + manifold_->spec());
-    total += weights_[k];
   }
+  // Normalised relative to the largest weight: a plain sum of weights near 1e308 overflows to inf.
+  double wmax = 0.0;
+  for (double w : weights_) wmax = std::max(wmax, w);
+  for (double w : weights_) total += w / wmax;
   for (auto& w : weights_) {
-    w /= total;
+    w = (w / wmax) / total;
+    if (!(w > 0.0))
+      throw InvalidArgument("mixture: a weight is below 1e-308 of the largest one (" + number(wmax) +
+                            "): it cannot be represented after normalisation");
     log_weights_.push_back(std::log(w));
   }
 }

@@ -24,7 +24,7 @@ double log_bessel_i_hankel(double nu, double x) {
     sum += term;
     if (std::abs(term) < 1e-17 * std::abs(sum)) break;
   }
-  return x - 0.5 * std::log(2.0 * kPi * x) + std::log(sum);
+  return x - 0.5 * (std::log(2.0 * kPi) + std::log(x)) + std::log(sum);  // no overflow of 2 pi x
 }
 
 /// Power series sum_k (x/2)^{2k+nu} / (k! Gamma(k+nu+1)), summed outward from its largest term.

@@ -54,6 +54,7 @@ TorusVonMises::TorusVonMises(std::shared_ptr<const geometry::Manifold> manifold,
   for (double k : {kappa1, kappa2})
     if (!(k >= 0.0) || !std::isfinite(k))
       throw InvalidArgument("vonmises: kappa = " + number(k) + " (expected finite kappa1, kappa2 >= 0)");
+  for (double k : {kappa1, kappa2}) detail::check_concentration<InvalidArgument>(k, "vonmises: kappa");
   if (!mean_.allFinite()) throw InvalidArgument("vonmises: the mean angles are not finite");
   // log of c1 (2 pi)^2 I0(B) (beta I0(A) + gamma cos(m1) I1(A)) (docs/densities.md eq. 3.4).
   log_z_ = std::log(c1_) + 2.0 * std::log(2.0 * kPi) + log_bessel_i(0.0, kappa2_) + log_bessel_i(0.0, kappa1_) +

@@ -48,13 +48,15 @@ VonMisesFisher::VonMisesFisher(std::shared_ptr<const geometry::Manifold> manifol
     throw InvalidArgument("vmf lives on spheres (sphere:d), not on " + manifold_->spec());
   if (!(kappa >= 0.0) || !std::isfinite(kappa))
     throw InvalidArgument("vmf: kappa = " + number(kappa) + " (expected a finite kappa >= 0)");
+  detail::check_concentration<InvalidArgument>(kappa, "vmf: kappa");
   if (mean.size() != manifold_->ambient_dim())
     throw InvalidArgument("vmf: the mean has " + std::to_string(mean.size()) + " coordinates, but " +
                           manifold_->spec() + " lives in R^" + std::to_string(manifold_->ambient_dim()));
   if (!mean.allFinite()) throw InvalidArgument("vmf: the mean has a NaN or infinite coordinate");
-  const double n = mean.norm();
-  if (!(n > 0.0)) throw InvalidArgument("vmf: the mean direction is the zero vector (expected a non-zero vector)");
-  mu_ = mean / n;
+  const double scale = mean.cwiseAbs().maxCoeff();  // scaled first: |mean|^2 overflows near 1e308
+  if (!(scale > 0.0)) throw InvalidArgument("vmf: the mean direction is the zero vector (expected a non-zero vector)");
+  const Vec u = mean / scale;
+  mu_ = u / u.norm();
   log_c_ = log_vmf_normaliser(d_, kappa_);
 }
 

@@ -2,6 +2,7 @@
 #include "rbsm/dsm/fibre.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -28,8 +29,13 @@ double x_phi(double x) { return std::isinf(x) ? 0.0 : x * phi(x); }
 }  // namespace
 
 void check_sigma(double sigma, const char* what) {
+  char got[32];
+  std::snprintf(got, sizeof got, "%g", sigma);
   if (!(sigma > 0.0) || !std::isfinite(sigma))
-    throw InvalidArgument(std::string(what) + " must be a finite number > 0, got " + std::to_string(sigma));
+    throw InvalidArgument(std::string(what) + " must be a finite number > 0, got " + got);
+  // Beyond these the powers sigma^2 ... sigma^6 of the targets and expansions over- or underflow.
+  if (sigma > 1e50 || sigma < 1e-50)
+    throw InvalidArgument(std::string(what) + " = " + got + " is outside [1e-50, 1e50] (sigma^6 must stay finite)");
 }
 
 double erfcx(double x) {

@@ -19,10 +19,15 @@ std::string Sphere::spec() const { return "sphere:" + std::to_string(d_); }
 
 Vec Sphere::project(const Vec& x) const {
   check_ambient(x, "point");
-  const double n = x.norm();
-  if (n <= kCentreTolerance)
+  // Scaled by the largest coordinate first: |x|^2 of a point with coordinates near 1e308 overflows.
+  const double s = x.cwiseAbs().maxCoeff();
+  if (!(s > 0.0) || s * std::sqrt(static_cast<double>(x.size())) <= kCentreTolerance)
     throw GeometryError("point is at the centre of " + spec() + " (|x| <= 1e-12): no unique nearest point");
-  return x / n;
+  const Vec u = x / s;
+  const double n = u.norm();
+  if (s * n <= kCentreTolerance)
+    throw GeometryError("point is at the centre of " + spec() + " (|x| <= 1e-12): no unique nearest point");
+  return u / n;
 }
 
 Mat Sphere::tangent_frame(const Vec& z) const {

@@ -5,6 +5,7 @@
 
 #include "rbsm/data/images.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/io/files.hpp"
 #include "rbsm/io/progress.hpp"
 #include "rbsm/io/run_folder.hpp"
 #include "rbsm/io/table.hpp"
@@ -92,6 +93,20 @@ LoadedClassifier load_or_train_classifier(const std::filesystem::path& run, torc
   namespace fs = std::filesystem;
   const bool exists = fs::is_directory(run) ? fs::exists(run / "classifier.pt") : fs::exists(run);
   if (exists || run.extension() == ".pt") return load_classifier(run, device);  // errors name the file
+  // Train only into a new or empty folder: never into another kind of run (a VAE, a score model ...).
+  std::error_code ec;
+  if (fs::is_directory(run, ec) && !fs::is_empty(run, ec)) {
+    std::string kind;
+    try {
+      kind = nlohmann::json::parse(io::read_file(run / "config.json")).value("command", std::string());
+    } catch (const std::exception&) {
+    }
+    throw InvalidArgument("--classifier " + run.string() + " holds no classifier.pt" +
+                          (kind.empty() ? std::string() : " (it is a '" + kind + "' run)") +
+                          ": give a classifier run, or a new or empty folder to train one in");
+  }
+  if (fs::exists(run, ec) && !fs::is_directory(run, ec))
+    throw InvalidArgument("--classifier " + run.string() + " is a file, not a classifier run folder or .pt file");
   if (progress)
     std::fprintf(stderr, "rbsm: no classifier in %s; training one on MNIST first (default options)\n", run.c_str());
   auto result = train_classifier_run("mnist", run, ClassifierOptions(), ClassifierTrainOptions(), device, progress,

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "rbsm/error.hpp"
+#include "rbsm/validate.hpp"
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/parallel.hpp"
 #include "rbsm/random.hpp"
@@ -96,6 +98,8 @@ std::string mala_without_potential_message(const std::string& drift_name) {
 
 void check_langevin_options(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& o_in) {
   LangevinOptions o = o_in;
+  if (o.burn_in < -1)
+    throw InvalidArgument("langevin: --burn-in must be >= 0 (or -1 for steps / 2), got " + std::to_string(o.burn_in));
   if (o.burn_in < 0) o.burn_in = o.steps / 2;
   if (o.chains < 1) throw InvalidArgument("langevin: --chains must be >= 1, got " + std::to_string(o.chains));
   if (o.steps < 1) throw InvalidArgument("langevin: --steps must be >= 1, got " + std::to_string(o.steps));
@@ -106,6 +110,13 @@ void check_langevin_options(const geometry::Manifold& manifold, const Drift& dri
   if (o.burn_in >= o.steps)
     throw InvalidArgument("langevin: burn-in (" + std::to_string(o.burn_in) + ") must be below --steps (" +
                           std::to_string(o.steps) + ")");
+  if ((o.steps - o.burn_in) / o.record_every < 1)
+    throw InvalidArgument("langevin: --steps " + std::to_string(o.steps) + " with burn-in " + std::to_string(o.burn_in) +
+                          " and --record-every " + std::to_string(o.record_every) + " records no state (give more steps)");
+  // The recorded samples are allocated at once: refuse a run that cannot fit in memory.
+  const double records = static_cast<double>(o.steps - o.burn_in) / o.record_every;
+  validate::memory(static_cast<double>(o.chains) * records * manifold.ambient_dim() * sizeof(double),
+                   "langevin: --chains " + std::to_string(o.chains) + " x --steps " + std::to_string(o.steps));
   if (!drift.field) throw InvalidArgument("langevin: drift '" + drift.name + "' has no field");
   if (o.metropolis) {
     if (!drift.log_target)
@@ -347,9 +358,12 @@ int sphere_block_baseline(const SphereBlockJob& job, std::size_t c0) { return sp
 __attribute__((target("avx2"))) int sphere_block_avx2(const SphereBlockJob& job, std::size_t c0) {
   return sphere_block(job, c0);
 }
+#if !defined(__clang__) || __clang_major__ >= 16  // older clang knows no x86-64-v4 (the fuzz build uses clang-14)
+#define RBSM_HAVE_X86_64_V4 1
 __attribute__((target("arch=x86-64-v4"))) int sphere_block_v4(const SphereBlockJob& job, std::size_t c0) {
   return sphere_block(job, c0);
 }
+#endif
 #endif
 
 /// The compiled variants this CPU can run, best first (name, function).
@@ -357,7 +371,9 @@ std::vector<std::pair<std::string, SphereBlockFn>> sphere_block_variants() {
   std::vector<std::pair<std::string, SphereBlockFn>> v;
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
+#ifdef RBSM_HAVE_X86_64_V4
   if (__builtin_cpu_supports("x86-64-v4")) v.emplace_back("x86-64-v4", &sphere_block_v4);
+#endif
   if (__builtin_cpu_supports("avx2")) v.emplace_back("avx2", &sphere_block_avx2);
 #endif
   v.emplace_back("baseline", &sphere_block_baseline);
@@ -374,6 +390,18 @@ SphereBlockFn pick_sphere_block(const std::string& isa) {
   throw InvalidArgument("langevin: SIMD variant '" + isa + "' is not available on this CPU (available: " + names + ")");
 }
 
+}  // namespace
+
+namespace {
+/// A chain whose state became NaN/inf (a step far too large for the drift) is an error, not a result.
+void check_finite_states(const LangevinResult& res, const Drift& drift, const LangevinOptions& o) {
+  if (!res.samples.allFinite()) {
+    char h[32];
+    std::snprintf(h, sizeof h, "%g", o.step_size);
+    throw NumericalError("langevin: the chains of drift '" + drift.name + "' diverged (non-finite states) with --step-size " +
+                         h + ": use a smaller step");
+  }
+}
 }  // namespace
 
 LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& o_in) {
@@ -401,6 +429,7 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
       const std::size_t n = done += block(job, b * kLanes);
       if (o.on_chain_done) o.on_chain_done(n);
     });
+    check_finite_states(res, drift, o);
     return res;
   }
 
@@ -477,6 +506,7 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
       },
       /*grain=*/4);
   if (o.metropolis) res.acceptance_rate = static_cast<double>(accepted) / (static_cast<double>(o.chains) * o.steps);
+  check_finite_states(res, drift, o);
   return res;
 }
 

@@ -68,7 +68,7 @@ class FibreWeight {
 std::unique_ptr<FibreWeight> make_fibre_weight(const geometry::Manifold& manifold, const Vec& y, double sigma,
                                                FibreModel model = FibreModel::exact);
 
-/// Throws InvalidArgument unless sigma is finite and > 0 (names `what`).
+/// Throws InvalidArgument unless sigma is finite and in [1e-50, 1e50] (names `what`).
 void check_sigma(double sigma, const char* what = "sigma");
 
 }  // namespace rbsm::dsm

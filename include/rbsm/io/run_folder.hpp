@@ -1,6 +1,18 @@
 #pragma once
 /// A run folder (STYLE.md "Runs and figures"): config.json (everything needed to rerun), metrics.csv,
 /// log.txt, figures and checkpoints, all written atomically under one directory.
+///
+/// Reliability rules (docs/reliability.md):
+///  - one writer at a time: the folder holds a lock file `.rbsm.lock` (the writer's pid) while a RunFolder
+///    is open; a second process opening the same folder gets an IoError naming the first one's pid
+///    (a lock left by a process that no longer exists is taken over);
+///  - stale temporary files of an interrupted atomic write (`NAME.tmp.PID`, e.g. checkpoint.pt.tmp.123)
+///    are removed when the folder is opened;
+///  - a failure never leaves a half-written result: when the RunFolder is destroyed by an exception
+///    and it created the folder, the folder is removed, unless it already holds a complete checkpoint
+///    (long runs keep it, with `status.json` saying why they stopped). A folder that existed before
+///    (resume) is kept and gets the status entry;
+///  - main() records the outcome with `record_run_status` (failed / interrupted / complete).
 #include <filesystem>
 #include <string>
 
@@ -10,8 +22,13 @@ namespace rbsm::io {
 
 class RunFolder {
  public:
-  /// Creates `dir` and writes `config` to config.json. Throws IoError if the directory cannot be made.
+  /// Creates `dir` (or opens it), takes its lock, removes stale temporaries and writes `config` to
+  /// config.json. Throws IoError if the directory cannot be made or written, or is in use.
   RunFolder(std::filesystem::path dir, const nlohmann::json& config);
+  ~RunFolder();
+  RunFolder(const RunFolder&) = delete;
+  RunFolder& operator=(const RunFolder&) = delete;
+
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path path(const std::string& name) const { return dir_ / name; }
   /// Writes JSON atomically (pretty-printed).
@@ -22,6 +39,19 @@ class RunFolder {
 
  private:
   std::filesystem::path dir_;
+  bool created_ = false;   ///< the folder did not exist (or was empty) before: removed again on failure
+  bool existed_ = false;  ///< the folder existed (perhaps empty) before
+  bool locked_ = false;    ///< this object took the lock (nested RunFolders of one folder share it)
+  int uncaught_ = 0;       ///< std::uncaught_exceptions() at construction
 };
+
+/// Writes `status.json` ({"state": state, "reason": reason}) into every run folder this process opened
+/// that still exists; state "complete" removes a status entry left by an earlier failed or interrupted run.
+/// Never throws (it runs while reporting another error).
+void record_run_status(const std::string& state, const std::string& reason);
+
+/// Removes `NAME.tmp.PID` files in `dir` whose process is no longer running (interrupted atomic writes).
+/// Returns how many were removed.
+int remove_stale_temporaries(const std::filesystem::path& dir);
 
 }  // namespace rbsm::io

@@ -33,7 +33,7 @@ class Table1D {
   static Table1D tabulate(double a, double b, int n, const std::function<double(double)>& f);
   double operator()(double x) const {
     double s = (x - a_) * inv_dx_;
-    if (s <= 0.0) return v_.front();
+    if (!(s > 0.0)) return v_.front();  // also NaN: never an out-of-range index
     const int last = static_cast<int>(v_.size()) - 1;
     if (s >= last) return v_.back();
     const int i = static_cast<int>(s);

@@ -1,0 +1,186 @@
+// Reliability rules of the library (docs/reliability.md): the run folder's lock, its clean-up on failure
+// and of stale temporaries, the option validators, and inputs at the edge of double precision whose
+// expected values are closed forms (a projection of (1e308, 1e308, 0), mixture weights near 1e308).
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "rbsm/dist/density.hpp"
+#include "rbsm/error.hpp"
+#include "rbsm/geometry/manifold.hpp"
+#include "rbsm/io/run_folder.hpp"
+#include "rbsm/validate.hpp"
+
+namespace fs = std::filesystem;
+using rbsm::geometry::Vec;
+
+namespace {
+fs::path fresh_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("rbsm-reliability-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(d);
+  return d;
+}
+/// A pid that is not running: a child that has already exited and been reaped.
+long dead_pid() {
+  const pid_t p = ::fork();
+  if (p == 0) ::_exit(0);
+  ::waitpid(p, nullptr, 0);
+  return p;
+}
+}  // namespace
+
+TEST(RunFolder, FailureRemovesAFolderItCreated) {
+  const fs::path d = fresh_dir("fail");
+  EXPECT_THROW(
+      {
+        rbsm::io::RunFolder run(d, {{"command", "test"}});
+        run.write_text("partial.txt", "half");
+        ASSERT_TRUE(fs::exists(d / "config.json"));
+        ASSERT_TRUE(fs::exists(d / ".rbsm.lock"));
+        throw rbsm::NumericalError("diverged");
+      },
+      rbsm::NumericalError);
+  EXPECT_FALSE(fs::exists(d));
+}
+
+TEST(RunFolder, FailureKeepsAFolderWithACompleteCheckpoint) {
+  const fs::path d = fresh_dir("ckpt");
+  try {
+    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    run.write_text("checkpoint.pt", "complete");
+    throw rbsm::NumericalError("diverged");
+  } catch (const rbsm::NumericalError&) {
+    rbsm::io::record_run_status("failed", "diverged");
+  }
+  ASSERT_TRUE(fs::exists(d / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(d / ".rbsm.lock"));
+  std::ifstream in(d / "status.json");
+  const auto status = nlohmann::json::parse(in);
+  EXPECT_EQ(status.at("state"), "failed");
+  EXPECT_EQ(status.at("reason"), "diverged");
+  fs::remove_all(d);
+}
+
+TEST(RunFolder, SuccessKeepsEverythingAndReleasesTheLock) {
+  const fs::path d = fresh_dir("ok");
+  {
+    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    run.write_text("result.txt", "done");
+  }
+  EXPECT_TRUE(fs::exists(d / "result.txt"));
+  EXPECT_TRUE(fs::exists(d / "config.json"));
+  EXPECT_FALSE(fs::exists(d / ".rbsm.lock"));
+  fs::remove_all(d);
+}
+
+TEST(RunFolder, AFolderInUseByALiveProcessIsRefused) {
+  const fs::path d = fresh_dir("locked");
+  fs::create_directories(d);
+  // the parent of this process is alive for as long as the test runs
+  std::ofstream(d / ".rbsm.lock") << ::getppid() << "\n";
+  try {
+    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    FAIL() << "a folder locked by a live process was opened";
+  } catch (const rbsm::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("in use by another rbsm process (pid " + std::to_string(::getppid())),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(d / "config.json"));  // nothing written into someone else's run
+  fs::remove_all(d);
+}
+
+TEST(RunFolder, AStaleLockAndStaleTemporariesAreCleared) {
+  const fs::path d = fresh_dir("stale");
+  fs::create_directories(d);
+  const long dead = dead_pid();
+  std::ofstream(d / ".rbsm.lock") << dead << "\n";
+  std::ofstream(d / ("checkpoint.pt.tmp." + std::to_string(dead))) << "torn";
+  std::ofstream(d / "checkpoint.pt") << "complete";
+  std::ofstream(d / "notes.tmp.txt") << "not a temporary of ours";
+  {
+    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    EXPECT_FALSE(fs::exists(d / ("checkpoint.pt.tmp." + std::to_string(dead))));
+    EXPECT_TRUE(fs::exists(d / "checkpoint.pt"));
+    EXPECT_TRUE(fs::exists(d / "notes.tmp.txt"));
+  }
+  fs::remove_all(d);
+}
+
+TEST(RunFolder, AReadOnlyParentGivesAnIoErrorNamingTheFolder) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores permissions";
+  const fs::path parent = fresh_dir("ro");
+  fs::create_directories(parent);
+  fs::permissions(parent, fs::perms::owner_read | fs::perms::owner_exec);
+  try {
+    rbsm::io::RunFolder run(parent / "run", {{"command", "test"}});
+    FAIL();
+  } catch (const rbsm::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find((parent / "run").string()), std::string::npos) << e.what();
+  }
+  fs::permissions(parent, fs::perms::owner_all);
+  fs::remove_all(parent);
+}
+
+TEST(Validate, SeedsAreNonNegative64BitIntegers) {
+  EXPECT_EQ(rbsm::validate::seed_text("0"), "");
+  EXPECT_EQ(rbsm::validate::seed_text("18446744073709551615"), "");
+  EXPECT_NE(rbsm::validate::seed_text("-1").find("negative"), std::string::npos);
+  EXPECT_NE(rbsm::validate::seed_text("18446744073709551616").find("larger than"), std::string::npos);
+  EXPECT_NE(rbsm::validate::seed_text("1.5").find("not a non-negative integer"), std::string::npos);
+  EXPECT_NE(rbsm::validate::seed_text("").find("empty"), std::string::npos);
+}
+
+TEST(Validate, ThreadCountsHaveAnUpperBound) {
+  EXPECT_EQ(rbsm::validate::threads_text("0"), "");
+  EXPECT_EQ(rbsm::validate::threads_text(std::to_string(rbsm::validate::kMaxThreads)), "");
+  EXPECT_NE(rbsm::validate::threads_text(std::to_string(rbsm::validate::kMaxThreads + 1)).find("more than"),
+            std::string::npos);
+  EXPECT_NE(rbsm::validate::threads_text("100000000000").find("more than"), std::string::npos);
+  EXPECT_NE(rbsm::validate::threads_text("-2").find("negative"), std::string::npos);
+}
+
+TEST(Validate, NumbersAndMemory) {
+  EXPECT_THROW(rbsm::validate::positive(0.0, "--sigma"), rbsm::InvalidArgument);
+  EXPECT_THROW(rbsm::validate::positive(std::nan(""), "--sigma"), rbsm::InvalidArgument);
+  EXPECT_NO_THROW(rbsm::validate::positive(1e-300, "--sigma"));
+  EXPECT_THROW(rbsm::validate::count(0, "--n", 1, 10), rbsm::InvalidArgument);
+  EXPECT_NO_THROW(rbsm::validate::memory(1e6, "--n"));
+  try {
+    rbsm::validate::memory(1e30, "--chains 1e9 x --steps 1e9");
+    FAIL();
+  } catch (const rbsm::InvalidArgument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--chains 1e9 x --steps 1e9 would need", 0), 0u) << e.what();
+  }
+}
+
+TEST(EdgeOfDouble, ProjectionOfAHugePointOnTheSphere) {
+  // pi(x) = x / |x| = (1, 1, 0) / sqrt(2) for x = (1e308, 1e308, 0), whose |x|^2 overflows.
+  const auto M = rbsm::geometry::make_manifold("sphere:2");
+  const Vec z = M->project(Vec((Eigen::Vector3d() << 1e308, 1e308, 0.0).finished()));
+  EXPECT_NEAR(z(0), std::sqrt(0.5), 1e-15);
+  EXPECT_NEAR(z(1), std::sqrt(0.5), 1e-15);
+  EXPECT_EQ(z(2), 0.0);
+}
+
+TEST(EdgeOfDouble, MixtureWeightsNear1e308NormaliseToOneHalf) {
+  // Two identical vMF components: the mixture is that vMF, log q(e1) = log(kappa / (4 pi sinh kappa)) + kappa.
+  std::shared_ptr<const rbsm::geometry::Manifold> M = rbsm::geometry::make_manifold("sphere:2");
+  const auto q = rbsm::dist::make_mixture_json(
+      R"({"weights": [1e308, 1e308], "components": [{"dist": "vmf:kappa=2"}, {"dist": "vmf:kappa=2"}]})", M);
+  const double expected = std::log(2.0 / (4.0 * M_PI * std::sinh(2.0))) + 2.0;
+  EXPECT_NEAR(q->log_density(Vec::Unit(3, 0)), expected, 1e-12);
+}
+
+TEST(EdgeOfDouble, ConcentrationsBeyondDoublePrecisionAreRefused) {
+  std::shared_ptr<const rbsm::geometry::Manifold> S2 = rbsm::geometry::make_manifold("sphere:2");
+  EXPECT_THROW(rbsm::dist::make_density("vmf:kappa=1e308", S2), rbsm::InvalidArgument);
+  EXPECT_NO_THROW(rbsm::dist::make_density("vmf:kappa=1e6", S2));
+  std::shared_ptr<const rbsm::geometry::Manifold> T = rbsm::geometry::make_manifold("torus:3,1");
+  EXPECT_THROW(rbsm::dist::make_density("vonmises:kappa1=1e300,kappa2=1", T), rbsm::InvalidArgument);
+}
