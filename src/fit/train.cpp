@@ -10,6 +10,7 @@
 #include "rbsm/dsm/targets.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/fit.hpp"
+#include "rbsm/nn/distributed.hpp"
 #include "rbsm/nn/train.hpp"
 #include "rbsm/random.hpp"
 
@@ -139,29 +140,36 @@ class ExampleSource {
   }
 
   /// Examples at rows `index` of `source` (the training points when source is refs: then leave-one-out),
-  /// levels and noise from rng.
-  Examples make(const Mat& source, const std::vector<std::int64_t>& index, Rng& rng, bool leave_out) const {
-    const Eigen::Index B = static_cast<Eigen::Index>(index.size());
+  /// levels and noise from rng; only those of positions [shard.begin, shard.end) are kept (a data-parallel
+  /// rank's share: the draws of the others are made too, so that the stream is the single process' one).
+  Examples make(const Mat& source, const std::vector<std::int64_t>& index_all, Rng& rng, bool leave_out,
+                nn::Shard shard) const {
+    const Eigen::Index B = static_cast<Eigen::Index>(shard.size());
     const int D = M_.ambient_dim();
     Examples e{Mat(B, D), Mat(B, D), Vec(B)};
     std::vector<int> level(B);
-    for (Eigen::Index b = 0; b < B; ++b) {
-      const Vec Z = source.row(index[b]).transpose();
-      level[b] = static_cast<int>(rng() % static_cast<std::uint64_t>(levels_.size()));
-      const double s = levels_[level[b]];
+    const std::vector<std::int64_t> index(index_all.begin() + shard.begin, index_all.begin() + shard.end);
+    for (std::int64_t a = 0; a < shard.end; ++a) {
+      const Vec Z = source.row(index_all[a]).transpose();
+      const int lvl = static_cast<int>(rng() % static_cast<std::uint64_t>(levels_.size()));
+      const double s = levels_[lvl];
+      const bool mine = a >= shard.begin;
+      const Eigen::Index b = a - shard.begin;
       for (int attempt = 0;; ++attempt) {
         Vec X(D);
         for (int k = 0; k < D; ++k) X[k] = Z[k] + s * rng.normal();
         try {
           const Vec y = M_.project(X);
-          e.Y.row(b) = y.transpose();
-          e.T.row(b) = dsm::tangent_target(M_, Z, X, s).transpose();
+          if (mine) {
+            e.Y.row(b) = y.transpose();
+            e.T.row(b) = dsm::tangent_target(M_, Z, X, s).transpose();
+          }
           break;
         } catch (const GeometryError&) {
           if (attempt > 100) throw NumericalError("fit: 100 noisy draws in a row had no projection onto " + M_.spec());
         }
       }
-      e.sigma[b] = s;
+      if (mine) e.sigma[b] = s, level[b] = lvl;
     }
     if (o_.target == Target::rb) {
       for (std::size_t l = 0; l < levels_.size(); ++l) {
@@ -212,7 +220,7 @@ constexpr std::uint64_t kNoiseStream = 1ULL << 40, kValStream = 1ULL << 41;
 }  // namespace
 
 TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, const fs::path& out, bool resume,
-                       const FitHooks& hooks, const nlohmann::json& extra) {
+                       const FitHooks& hooks, const nlohmann::json& extra, nn::World world) {
   o.validate();
   std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold(o.manifold);
   const int D = M->ambient_dim();
@@ -246,14 +254,36 @@ TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, co
     r.metrics = st.at("metrics").get<std::vector<std::vector<double>>>();
     r.evals = st.at("evals").get<std::vector<std::vector<double>>>();
   }
+  const bool root = world.is_root();
+  const nn::Shard shard = nn::batch_shard(o.batch, world.rank(), world.size());
+  const double share = static_cast<double>(shard.size()) / static_cast<double>(o.batch);
   ExampleSource source(*M, M, train, o);
-  // Fixed validation examples (their targets use the training split as references, nothing left out).
+  // Fixed validation examples (their targets use the training split as references, nothing left out);
+  // each rank holds its share, the loss is summed over the ranks with weights n_r / n.
   std::vector<std::int64_t> vidx(static_cast<std::size_t>(o.val_examples));
   for (std::int64_t i = 0; i < o.val_examples; ++i) vidx[i] = i % val.rows();
+  const nn::Shard vshard = world.size() > 1 && o.val_examples >= world.size()
+                               ? nn::batch_shard(o.val_examples, world.rank(), world.size())
+                               : nn::Shard{0, o.val_examples};
+  const bool val_split = vshard.size() != o.val_examples;
+  const double vshare = static_cast<double>(vshard.size()) / static_cast<double>(o.val_examples);
   Rng vrng(o.seed, kValStream);
-  const Examples val_ex = source.make(val, vidx, vrng, /*leave_out=*/false);
+  const Examples val_ex = source.make(val, vidx, vrng, /*leave_out=*/false, vshard);
+  // On one rank the validation loss is the whole set's; on several, ranks hold shares and sum them (or, for
+  // fewer examples than ranks, each computes all of it and rank 0's value is taken: the sum with weight
+  // 1 on rank 0 and 0 elsewhere, so every rank decides early stopping on the same number).
+  const auto validation_loss = [&] {
+    const double v = loss_of(ema, *M, val_ex, false).item<double>();
+    if (world.size() == 1) return v;
+    return world.all_reduce_sum(val_split ? v * vshare : (root ? v : 0.0));
+  };
+  const auto kept = [&] {
+    return fs::exists(ckpt_file) ? "the last checkpoint " + ckpt_file.string() + " is kept"
+                                 : std::string("no checkpoint was written yet");
+  };
 
   const auto save = [&](std::int64_t step) {
+    if (!root) return;
     nlohmann::json config = extra;
     config["fit"] = o.to_json();
     config["state"] = {{"step", step}, {"best_val_loss", best_val}, {"best_step", r.best_step},
@@ -263,19 +293,33 @@ TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, co
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t step = r.start_step;
   for (; step < o.steps; ++step) {
-    if (hooks.should_stop && hooks.should_stop()) {
+    const bool stop_here = hooks.should_stop && hooks.should_stop();
+    if (stop_here && world.size() == 1) {
       r.stopped = true;
       break;
     }
     Rng rng(o.seed, kNoiseStream + static_cast<std::uint64_t>(step));
-    const Examples ex = source.make(train, nn::batch_indices(o.seed, step, o.batch, train.rows()), rng, true);
-    const torch::Tensor loss = loss_of(net, *M, ex, true);
-    const double lv = loss.item<double>();
-    if (!std::isfinite(lv))
-      throw NumericalError("fit: the training loss is not finite at step " + std::to_string(step) +
-                           "; the last checkpoint is kept (try a smaller --lr)");
+    const Examples ex = source.make(train, nn::batch_indices(o.seed, step, o.batch, train.rows()), rng, true, shard);
+    // The single-process mean loss is sum_r (B_r / B) mean_r: gradients, loss and stop flags are summed.
+    torch::Tensor loss = loss_of(net, *M, ex, true);
+    if (world.size() > 1) loss = loss * share;
     adam.zero_grad();
     loss.backward();
+    std::vector<double> scalars{loss.item<double>(), stop_here ? 1.0 : 0.0};
+    try {
+      nn::all_reduce_gradients(world, net->parameters(), scalars);
+    } catch (const nn::DistributedError& e) {
+      throw nn::DistributedError(std::string(e.what()) + "; fit stopped at step " + std::to_string(step + 1) + ", " +
+                                 kept());
+    }
+    if (scalars[1] > 0) {  // a stop request on any rank: all stop before this step's update
+      r.stopped = true;
+      break;
+    }
+    const double lv = scalars[0];
+    if (!std::isfinite(lv))
+      throw NumericalError("fit: the training loss is not finite at step " + std::to_string(step) + "; " + kept() +
+                           " (try a smaller --lr)");
     const double lr = learning_rate(o, step);
     for (auto& g : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
     adam.step();
@@ -288,7 +332,7 @@ TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, co
     }
     const bool eval = (step + 1) % o.eval_every == 0 || step + 1 == o.steps;
     if (eval) {
-      const double vl = loss_of(ema, *M, val_ex, false).item<double>();
+      const double vl = validation_loss();
       r.evals.push_back({static_cast<double>(step + 1), vl});
       const bool improved = vl < best_val;
       if (improved) {
@@ -311,7 +355,10 @@ TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, co
   r.step = step;
   r.best_val_loss = best_val;
   save(step);
+  world.barrier();  // the other ranks return once rank 0's checkpoint is on disk
   r.checkpoint = ckpt_file;
+  r.all_reduce_seconds = world.all_reduce_seconds();
+  r.wait_seconds = world.wait_seconds();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

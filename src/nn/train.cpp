@@ -137,7 +137,7 @@ void check_data(const torch::Tensor& images01, const UNetOptions& arch) {
 // ------------------------------------------------------------------ the loop
 TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& unet, const VPSDE& sde_in,
                               const TrainOptions& options_in, const fs::path& out, torch::Device device, bool resume,
-                              const TrainHooks& hooks) {
+                              const TrainHooks& hooks, World world) {
   options_in.validate();
   TrainOptions opt = options_in;
   UNetOptions arch = unet;
@@ -199,6 +199,9 @@ TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& 
 
   const torch::Tensor data = to_model_space(images01.to(torch::kFloat32).contiguous()).to(device);
   const std::int64_t n = data.size(0), B = opt.batch_size();
+  const bool root = world.is_root();
+  const Shard shard = batch_shard(B, world.rank(), world.size());  // this rank's rows of every batch
+  const double share = static_cast<double>(shard.size()) / static_cast<double>(B);
   const fs::path metrics_file = out / "metrics.csv";
   auto metrics = resume ? read_metrics(metrics_file, result.start_step) : std::vector<std::vector<double>>{};
   const double seconds_before = metrics.empty() ? 0.0 : metrics.back()[4];
@@ -216,38 +219,60 @@ TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& 
                         {"data_scaling", "x = 2 u - 1, u in [0, 1]"}};
   std::int64_t step = result.start_step;
   auto save = [&](std::int64_t at_step) {
+    result.checkpoint = ckpt_file;
+    if (!root) return;
     config["step"] = at_step;
     detail::write_checkpoint(ckpt_file, config, *model, *ema, adam);
     write_metrics(metrics_file, metrics);
-    result.checkpoint = ckpt_file;
     if (hooks.on_checkpoint) hooks.on_checkpoint(step, ckpt_file);
+  };
+  const auto kept = [&] {
+    return fs::exists(ckpt_file) ? "the last good checkpoint " + ckpt_file.string() + " is kept"
+                                 : std::string("no checkpoint was written yet");
   };
 
   double window_sum = 0.0;
   std::int64_t window_n = 0;
   for (; step < opt.steps(); ++step) {
-    if (hooks.should_stop && hooks.should_stop()) {
+    const bool stop_here = hooks.should_stop && hooks.should_stop();
+    if (stop_here && world.size() == 1) {
       result.stopped = true;
       break;
     }
-    const auto idx = batch_indices(opt.seed(), step, B, n);
+    // Step k's whole batch and noise, as one process draws them; this rank keeps rows [begin, end).
+    const auto idx_all = batch_indices(opt.seed(), step, B, n);
+    const std::vector<std::int64_t> idx(idx_all.begin() + shard.begin, idx_all.begin() + shard.end);
     const auto x0 = data.index_select(0, torch::tensor(idx, torch::kInt64).to(device));
     const std::uint64_t s = noise_seed(opt.seed(), step);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(s);
     const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
-    const auto t = (at::rand({B}, gen, f32) * (1.0 - opt.t_min()) + opt.t_min()).to(device);
-    const auto noise = at::randn(x0.sizes(), gen, f32).to(device);
+    const auto t_all = at::rand({B}, gen, f32);
+    const auto noise_all = at::randn({B, data.size(1), data.size(2), data.size(3)}, gen, f32);
+    const auto t = (t_all.slice(0, shard.begin, shard.end) * (1.0 - opt.t_min()) + opt.t_min()).to(device);
+    const auto noise = noise_all.slice(0, shard.begin, shard.end).to(device);
     if (arch.dropout() > 0) torch::manual_seed(s);  // dropout draws from the global generator
 
-    const auto loss = torch::mse_loss(model->forward(sde.perturb(x0, t, noise), t), noise);
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value))
-      throw NumericalError("training loss is " + std::to_string(loss_value) + " at step " + std::to_string(step + 1) +
-                           " (lr " + std::to_string(learning_rate_at(opt, step)) + "); stopped, the last good " +
-                           "checkpoint " + (fs::exists(ckpt_file) ? ckpt_file.string() : std::string("(none written yet)")) +
-                           " is kept");
+    // The single-process mean loss is sum_r (B_r / B) mean_r: each rank backpropagates its term and the
+    // gradients (with the loss and the stop flags) are summed over the ranks.
+    auto loss = torch::mse_loss(model->forward(sde.perturb(x0, t, noise), t), noise);
+    if (world.size() > 1) loss = loss * share;
     adam.zero_grad();
     loss.backward();
+    std::vector<double> scalars{loss.item<double>(), stop_here ? 1.0 : 0.0};
+    try {
+      all_reduce_gradients(world, model->parameters(), scalars);
+    } catch (const DistributedError& e) {
+      throw DistributedError(std::string(e.what()) + "; training stopped at step " + std::to_string(step + 1) + ", " +
+                             kept());
+    }
+    if (scalars[1] > 0) {  // a stop request on any rank: all stop before this step's update
+      result.stopped = true;
+      break;
+    }
+    const double loss_value = scalars[0];
+    if (!std::isfinite(loss_value))
+      throw NumericalError("training loss is " + std::to_string(loss_value) + " at step " + std::to_string(step + 1) +
+                           " (lr " + std::to_string(learning_rate_at(opt, step)) + "); stopped, " + kept());
     if (opt.grad_clip() > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip());
     const double lr = learning_rate_at(opt, step);
     for (auto& group : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
@@ -272,8 +297,11 @@ TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& 
     if (done % opt.checkpoint_every() == 0 && done < opt.steps()) save(done);
   }
   save(step);
+  world.barrier();  // the other ranks return once rank 0's checkpoint is on disk
   result.step = step;
   result.seconds = seconds() - seconds_before;
+  result.all_reduce_seconds = world.all_reduce_seconds();
+  result.wait_seconds = world.wait_seconds();
   return result;
 }
 

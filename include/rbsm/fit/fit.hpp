@@ -10,6 +10,11 @@
 /// early stopping on the same loss over a fixed validation set (the EMA weights with the lowest one are
 /// kept). Batch indices are nn::batch_indices(seed, k), levels and noise come from Rng(seed, 2^40 + k):
 /// pure functions of (seed, k), so `resume` continues bit-identically and --threads changes nothing.
+/// Data parallel (nn/distributed.hpp, docs/distributed.md): rank r of N keeps positions
+/// nn::batch_shard(B, r, N) of step k's draw (every rank draws the levels, noise and projections of the
+/// whole batch, cheap beside the network and the RB targets, which it computes for its rows only) and
+/// the gradients of (B_r / B) x its mean loss are summed over the ranks; the validation set is split the
+/// same way. The result equals the single process' up to the order of float sums.
 ///
 /// Density (docs/fit.md §4). The energy model at sigma defines p(z) ∝ exp(E_c(z, sigma)) on M, E_c the
 /// energy after a correction that is again an energy (energy_correction_available):
@@ -31,6 +36,7 @@
 #include "rbsm/dsm/corrections.hpp"
 #include "rbsm/fit/noise_net.hpp"
 #include "rbsm/geometry/manifold.hpp"
+#include "rbsm/nn/distributed.hpp"
 #include "rbsm/numerics/cubature.hpp"
 
 namespace rbsm::fit {
@@ -82,13 +88,18 @@ struct TrainOutcome {
   std::filesystem::path checkpoint;
   std::vector<std::vector<double>> metrics;  ///< rows: step, training loss, learning rate
   std::vector<std::vector<double>> evals;    ///< rows: step, validation loss (EMA weights)
+  double all_reduce_seconds = 0;             ///< time in gradient all-reduces (0 for one process)
+  double wait_seconds = 0;                   ///< time waiting for the slowest rank before them (profiling)
 };
 
 /// Trains on `train` (n x D, rows on M) with early stopping on `val`, writing out/checkpoint.pt (the
 /// config records `extra`). With `resume`, out/checkpoint.pt must exist and training continues from it.
-/// Throws InvalidArgument for bad options or data, NumericalError for a non-finite loss.
+/// Throws InvalidArgument for bad options or data, NumericalError for a non-finite loss, nn::DistributedError
+/// when another rank of `world` died or hung. With N > 1 ranks only rank 0 writes; a stop request on any
+/// rank stops all at the same step.
 TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& options, const std::filesystem::path& out,
-                       bool resume = false, const FitHooks& hooks = {}, const nlohmann::json& extra = {});
+                       bool resume = false, const FitHooks& hooks = {}, const nlohmann::json& extra = {},
+                       nn::World world = nn::World());
 
 /// True if `run_or_file` holds a checkpoint of format kFitFormat (false for other rbsm checkpoints; throws
 /// IoError for a missing or corrupt file).

@@ -10,6 +10,13 @@
 /// Determinism: the batch of step k (an index into per-epoch permutations drawn from Rng(seed, epoch))
 /// and its noise (a torch::Generator seeded from (seed, k)) are pure functions of (seed, k), so resuming
 /// from a checkpoint at step k gives bit-identical weights to an uninterrupted run (same thread count).
+///
+/// Data parallel (nn/distributed.hpp, docs/distributed.md): with a World of N ranks, rank r takes rows
+/// batch_shard(B, r, N) of step k's batch and noise (every rank draws the whole step's noise and keeps its
+/// rows, so the union is exactly the single-process batch), backpropagates (B_r / B) x its mean loss, and
+/// the gradients are summed over the ranks: the update is the single-process one up to the order of the
+/// float sums. Rank 0 writes the checkpoint and metrics. Dropout masks are drawn per rank (a different,
+/// still seed-determined draw when N > 1).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -18,6 +25,7 @@
 
 #include <torch/torch.h>
 
+#include "rbsm/nn/distributed.hpp"
 #include "rbsm/nn/sde.hpp"
 #include "rbsm/nn/unet.hpp"
 
@@ -68,16 +76,20 @@ struct TrainResult {
   double last_loss = 0.0;
   double seconds = 0.0;
   std::filesystem::path checkpoint;
+  double all_reduce_seconds = 0.0;  ///< time in gradient all-reduces (0 for one process)
+  double wait_seconds = 0.0;        ///< time waiting for the slowest rank before them (profiling only)
 };
 
 /// Trains a score model on `images01` ([n, c, h, w] in [0, 1], CPU) into the run folder `out`
 /// (checkpoint.pt, metrics.csv). If `resume` is true, out/checkpoint.pt must exist: its architecture,
 /// SDE and options (except steps and checkpoint_every, taken from `options`) and weights are used and
 /// training continues from its step. Throws InvalidArgument for bad options or data, IoError for an
-/// unreadable checkpoint, NumericalError for a NaN/Inf loss (the last good checkpoint is left as it was).
+/// unreadable checkpoint, NumericalError for a NaN/Inf loss (the last good checkpoint is left as it was),
+/// DistributedError when another rank of `world` died or hung (the checkpoint is left as it was). With
+/// N > 1 ranks, a stop request on any rank stops all of them at the same step; only rank 0 writes.
 TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& unet, const VPSDE& sde,
                               const TrainOptions& options, const std::filesystem::path& out, torch::Device device,
-                              bool resume = false, const TrainHooks& hooks = {});
+                              bool resume = false, const TrainHooks& hooks = {}, World world = World());
 
 /// Per-step learning rate: lr * min(1, (k + 1) / warmup).
 double learning_rate_at(const TrainOptions& options, std::int64_t step);
