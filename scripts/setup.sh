@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake ccache pkg-config zlib1g-dev
       libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev libstb-dev
-      libgtest-dev libbenchmark-dev libtorch-dev libopenblas0-pthread
+      libgtest-dev libbenchmark-dev libtorch-dev libgloo-dev libopenblas0-pthread
       python3 python3-numpy python3-matplotlib python3-torch pybind11-dev python3-dev python3-pytest
       dataset-fashion-mnist clang-14 libfuzzer-14-dev)
 missing=()
