@@ -1,11 +1,15 @@
 // rbsm fit --data FILE|earth:NAME|synthetic:N --manifold M --out RUN [...]: fits a noise-conditional score
 // model to points on M with raw or RB targets, then its exact likelihood at sigma_eval and the KDE
 // baseline; writes RUN (config.json, log.txt, metrics.csv, checkpoint.pt, density.json, figures).
-// docs/fit.md.
+// --nproc N trains data-parallel on N local workers (rank 0 then evaluates alone). docs/fit.md,
+// docs/distributed.md.
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "cli.hpp"
+#include "distributed_cli.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/study.hpp"
 #include "rbsm/io/progress.hpp"
@@ -23,6 +27,7 @@ struct FitCli {
               resume;
   double sigma_eval = 0, normaliser_tol = 1e-4;
   bool no_kde = false;
+  DistributedCli dist;
 };
 
 void add_fit_options(CLI::App& app, FitCli& o) {
@@ -64,6 +69,7 @@ void add_fit_options(CLI::App& app, FitCli& o) {
   app.add_flag("--no-kde", o.no_kde, "skip the KDE baseline");
   app.add_option("--out", o.out, "run folder to create");
   app.add_option("--resume", o.resume, "continue the run in this folder");
+  add_distributed_options(app, o.dist);
 }
 
 Register reg(
@@ -95,30 +101,51 @@ Register reg(
         if (!resume && fs::exists(out / "checkpoint.pt"))
           throw InvalidArgument("--out " + out.string() + " already holds a checkpoint (continue it with --resume)");
         if (correction != dsm::Correction::none) fit::energy_correction(*M, correction);  // fail before training
+        if (auto launched = launch_workers_if_asked(c.dist, common, c.fit.batch)) return *launched;
+        nn::World world = join_world(c.dist, c.fit.to_json().dump() + c.data.data + (resume ? " resume" : ""));
         const fit::FitData d = fit::load_fit_data(*M, c.data, common.seed);
         const int threads = apply_threads(common);
 
         json config{{"command", "fit"}, {"data", c.data.data}, {"source", d.source}, {"format", c.format},
                     {"split", c.data.split}, {"split_seed", c.data.split_seed}, {"split_by", c.split_by},
                     {"val_file", c.data.val_file}, {"test_file", c.data.test_file}, {"correction", c.correction},
-                    {"sigma_eval", c.sigma_eval}, {"threads", threads}, {"fit", c.fit.to_json()}};
-        io::RunFolder run(out, config);
-        run.log("fit: " + d.source + " on " + M->spec() + ": " + std::to_string(d.train.rows()) + " / " +
+                    {"sigma_eval", c.sigma_eval}, {"threads", threads}, {"workers", world.size()},
+                    {"fit", c.fit.to_json()}};
+        // Rank 0 writes the run folder and the progress bar, and evaluates the fit; the others only train.
+        std::optional<io::RunFolder> run_folder;
+        if (world.is_root()) run_folder.emplace(out, config);
+        const auto log = [&](const std::string& line) {
+          if (run_folder) run_folder->log(line);
+        };
+        log("fit: " + d.source + " on " + M->spec() + ": " + std::to_string(d.train.rows()) + " / " +
                 std::to_string(d.val.rows()) + " / " + std::to_string(d.test.rows()) + " train / val / test, " +
                 std::to_string(d.test_duplicates_in_train) + " test points with a copy in train");
-        io::Progress progress("fit", static_cast<std::size_t>(c.fit.steps));
+        std::optional<io::Progress> progress;
+        if (world.is_root()) progress.emplace("fit", static_cast<std::size_t>(c.fit.steps));
         double last_val = std::nan("");
         fit::FitHooks hooks;
         hooks.should_stop = [] { return interrupted().load(); };
         hooks.on_eval = [&](std::int64_t, double v, bool) { last_val = v; };
         hooks.on_step = [&](std::int64_t step, double loss) {
+          if (!progress) return;
           std::ostringstream s;
           s.precision(4);
           s << "loss=" << loss << " val=" << last_val;
-          progress.update(static_cast<std::size_t>(step), s.str());
+          progress->update(static_cast<std::size_t>(step), s.str());
         };
-        const fit::TrainOutcome t = fit::train_fit(d.train, d.val, c.fit, out, resume, hooks, {{"data", c.data.data}});
-        progress.finish("best val " + fmt(t.best_val_loss) + " at step " + std::to_string(t.best_step));
+        const fit::TrainOutcome t =
+            fit::train_fit(d.train, d.val, c.fit, out, resume, hooks, {{"data", c.data.data}}, world);
+        if (progress) progress->finish("best val " + fmt(t.best_val_loss) + " at step " + std::to_string(t.best_step));
+        const std::int64_t steps_done = std::max<std::int64_t>(1, t.step - t.start_step);
+        const json dist{{"workers", world.size()},
+                        {"rank", world.rank()},
+                        {"all_reduce_seconds", t.all_reduce_seconds},
+                        {"all_reduce_seconds_per_step", t.all_reduce_seconds / static_cast<double>(steps_done)},
+                        {"wait_seconds_per_step", t.wait_seconds / static_cast<double>(steps_done)}};
+        if (!world.is_root())
+          return {{"run", out.string()}, {"steps", t.step}, {"stopped", t.stopped}, {"train_seconds", t.seconds},
+                  {"distributed", dist}};
+        const io::RunFolder& run = *run_folder;
         io::Table metrics({"step", "loss", "lr", "val_loss"});
         std::size_t e = 0;
         for (const auto& m : t.metrics) {
@@ -129,7 +156,7 @@ Register reg(
         metrics.save(run.path("metrics.csv"));
         json result{{"run", out.string()}, {"steps", t.step}, {"best_step", t.best_step},
                     {"best_val_loss", t.best_val_loss}, {"early_stopped", t.early_stopped}, {"stopped", t.stopped},
-                    {"train_seconds", t.seconds},
+                    {"train_seconds", t.seconds}, {"distributed", dist},
                     {"n", {{"train", d.train.rows()}, {"val", d.val.rows()}, {"test", d.test.rows()}}},
                     {"test_duplicates_in_train", d.test_duplicates_in_train}};
         if (t.stopped) {

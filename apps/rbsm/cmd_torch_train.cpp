@@ -1,10 +1,14 @@
 // rbsm train --data mnist --out RUN [...]: trains a VP-SDE score model (U-Net, noise prediction) and
 // writes the run folder RUN (config.json, log.txt, metrics.csv, checkpoint.pt). --resume RUN continues
-// a run bit-identically; Ctrl-C saves a checkpoint and exits cleanly. docs/diffusion.md.
+// a run bit-identically; Ctrl-C saves a checkpoint and exits cleanly. --nproc N trains data-parallel on N
+// local workers (or the RANK/WORLD_SIZE/... environment of a launcher). docs/diffusion.md, docs/distributed.md.
+#include <algorithm>
+#include <optional>
 #include <sstream>
 #include <utility>
 
 #include "cli.hpp"
+#include "distributed_cli.hpp"
 #include "rbsm/data/images.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
@@ -24,6 +28,7 @@ struct TrainCli {
   std::int64_t steps = 2000, batch = 128, channels = 32, res_blocks = 2, warmup = 200, checkpoint_every = 500;
   std::vector<std::int64_t> mults{1, 2, 2}, attention{7};
   double lr = 2e-4, ema = 0.999, dropout = 0.0;
+  DistributedCli dist;
 };
 
 Register reg(
@@ -46,6 +51,7 @@ Register reg(
       app.add_option("--dropout", o->dropout, "dropout in the residual blocks")->capture_default_str();
       app.add_option("--checkpoint-every", o->checkpoint_every, "steps between checkpoints")->capture_default_str();
       app.add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
+      add_distributed_options(app, o->dist);
       return [o, &app, &common]() -> json {
         const torch::Device device = nn::parse_device(o->device);
         std::vector<std::int64_t> attn;
@@ -107,12 +113,17 @@ Register reg(
             throw InvalidArgument("--out " + o->out + " already holds a checkpoint (continue it with --resume " + o->out +
                                   ", or choose another folder)");
         }
+        const std::int64_t batch = resume ? resumed_config.at("train").at("batch_size").get<std::int64_t>() : o->batch;
+        if (auto launched = launch_workers_if_asked(o->dist, common, batch)) return *launched;
+        nn::World world = join_world(o->dist, opts.to_json().dump() + arch.to_json().dump() + o->data +
+                                                  (resume ? " resume" : ""));
         const data::ImageSet set = data::load_dataset(o->data, /*train=*/true);
         const torch::Tensor images = nn::images_to_tensor(set);
         const int threads = apply_threads(common);
 
         json config{{"command", "train"}, {"data", o->data}, {"n_train", set.size()}, {"device", device.str()},
-                    {"threads", threads},  {"unet", arch.to_json()}, {"train", opts.to_json()}};
+                    {"threads", threads},  {"workers", world.size()}, {"unet", arch.to_json()},
+                    {"train", opts.to_json()}};
         if (resume) {
           json previous = json::object();
           try {
@@ -121,31 +132,48 @@ Register reg(
           }
           config = previous.is_object() ? previous : config;
           config["resumes"].push_back({{"from_step", resumed_config.at("step")}, {"to_steps", o->steps},
-                                       {"threads", threads}, {"device", device.str()}});
+                                       {"threads", threads}, {"workers", world.size()}, {"device", device.str()}});
         }
-        io::RunFolder run(out, config);
-        run.log("train: " + std::to_string(set.size()) + " images from " + o->data + ", device " + device.str() +
+        // Rank 0 writes the run folder, the log and the progress bar; the other ranks only train.
+        std::optional<io::RunFolder> run_folder;
+        if (world.is_root()) run_folder.emplace(out, config);
+        const auto log = [&](const std::string& line) {
+          if (run_folder) run_folder->log(line);
+        };
+        log("train: " + std::to_string(set.size()) + " images from " + o->data + ", device " + device.str() +
                 ", " + std::to_string(threads) + " threads" +
+                (world.size() > 1 ? " on each of " + std::to_string(world.size()) + " workers" : "") +
                 (resume ? ", resuming from step " + std::to_string(resumed_config.at("step").get<std::int64_t>()) : ""));
 
         const std::int64_t start = resume ? resumed_config.at("step").get<std::int64_t>() : 0;
-        io::Progress progress("train", static_cast<std::size_t>(o->steps - start));
+        std::optional<io::Progress> progress;
+        if (world.is_root()) progress.emplace("train", static_cast<std::size_t>(o->steps - start));
         nn::TrainHooks hooks;
         hooks.should_stop = [] { return interrupted().load(); };
         hooks.on_step = [&](std::int64_t step, double loss, double lr) {
+          if (!progress) return;
           std::ostringstream s;
           s.precision(4);
           s << "loss=" << loss << " lr=" << lr;
-          progress.update(static_cast<std::size_t>(step - start), s.str());
+          progress->update(static_cast<std::size_t>(step - start), s.str());
         };
-        const auto r = nn::train_score_model(images, arch, nn::VPSDE(), opts, out, device, resume, hooks);
-        progress.finish("loss=" + fmt(r.last_loss));
+        const auto r = nn::train_score_model(images, arch, nn::VPSDE(), opts, out, device, resume, hooks, world);
+        if (progress) progress->finish("loss=" + fmt(r.last_loss));
         const double rate = r.seconds > 0 ? static_cast<double>(r.step - r.start_step) / r.seconds : 0.0;
+        const std::int64_t steps_done = std::max<std::int64_t>(1, r.step - r.start_step);
+        json dist{{"workers", world.size()},
+                  {"rank", world.rank()},
+                  {"all_reduce_seconds", r.all_reduce_seconds},
+                  {"all_reduce_seconds_per_step", r.all_reduce_seconds / static_cast<double>(steps_done)},
+                  {"wait_seconds_per_step", r.wait_seconds / static_cast<double>(steps_done)}};
+        if (!world.is_root())
+          return {{"run", out.string()}, {"step", r.step}, {"stopped", r.stopped}, {"last_loss", r.last_loss},
+                  {"seconds", r.seconds}, {"steps_per_second", rate}, {"distributed", dist}};
         if (r.stopped)
-          run.log("train: interrupted at step " + std::to_string(r.step) + "; checkpoint saved, continue with: rbsm train --resume " +
+          log("train: interrupted at step " + std::to_string(r.step) + "; checkpoint saved, continue with: rbsm train --resume " +
                   out.string() + " --steps " + std::to_string(o->steps));
         else
-          run.log("train: done, " + std::to_string(r.step) + " steps, last loss " + fmt(r.last_loss) + ", " +
+          log("train: done, " + std::to_string(r.step) + " steps, last loss " + fmt(r.last_loss) + ", " +
                   fmt(rate, 3) + " steps/s");
         const auto model = nn::load_score_model(out, torch::kCPU);
         return {{"run", out.string()},
@@ -156,7 +184,8 @@ Register reg(
                 {"last_loss", r.last_loss},
                 {"seconds", r.seconds},
                 {"steps_per_second", rate},
-                {"parameters", model.parameter_count()}};
+                {"parameters", model.parameter_count()},
+                {"distributed", dist}};
       };
     });
 
