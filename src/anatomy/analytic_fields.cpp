@@ -1,6 +1,7 @@
 #include "rbsm/anatomy/analytic_fields.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include <torch/torch.h>
@@ -109,6 +110,12 @@ double get_or(const std::map<std::string, double>& kv, const std::string& key, d
 }
 void require_positive(double v, const std::string& key, const Spec& spec) {
   if (!(v > 0)) throw InvalidArgument("field '" + spec.text + "': " + key + "=" + std::to_string(v) + ", expected > 0");
+  // 1/sigma^2 and sigma^2 must stay finite (sigma = 1e-300 gave "bessel_ratio_A: k = inf")
+  if (v < 1e-100 || v > 1e100) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%g", v);
+    throw InvalidArgument("field '" + spec.text + "': " + key + "=" + got + " is outside [1e-100, 1e100]");
+  }
 }
 
 torch::Tensor to_tensor(const Eigen::MatrixXd& M) {
@@ -167,13 +174,16 @@ AnalyticField gaussian_subspace(const Spec& spec) {
 AnalyticField linear(const Spec& spec) {
   const auto kv = spec.keyvalues({"D", "d", "sigma", "skew", "seed"});
   const int D = require_int(kv, "D", spec, 1);
-  const int d = static_cast<int>(get_or(kv, "d", std::min(10, D - 1)));
+  const double d_value = get_or(kv, "d", std::min(10, D - 1));
+  if (!(d_value >= 0 && d_value < D) || d_value != std::floor(d_value))  // before the cast: 1e308 is no int
+    throw InvalidArgument("field '" + spec.text + "': d=" + std::to_string(d_value) + ", expected an integer 0 <= d < D");
+  const int d = static_cast<int>(d_value);
   const double sigma = get_or(kv, "sigma", 0.1), skew = require_key(kv, "skew", spec);
   const double seed = get_or(kv, "seed", 0);
   require_positive(sigma, "sigma", spec);
   if (d < 0 || d >= D) throw InvalidArgument("field '" + spec.text + "': d=" + std::to_string(d) + ", expected 0 <= d < D");
   if (!(skew >= 0)) throw InvalidArgument("field '" + spec.text + "': skew=" + std::to_string(skew) + ", expected >= 0");
-  if (seed < 0 || seed != std::floor(seed)) throw InvalidArgument("field '" + spec.text + "': seed must be a non-negative integer");
+  if (!(seed >= 0 && seed < 9007199254740992.0) || seed != std::floor(seed)) throw InvalidArgument("field '" + spec.text + "': seed must be a non-negative integer");
   Rng rng(static_cast<std::uint64_t>(seed), 0);
   const Eigen::MatrixXd Q = random_rotation(D, rng);
   Eigen::VectorXd var = Eigen::VectorXd::Constant(D, sigma * sigma);

@@ -123,12 +123,18 @@ if have_torch and os.environ.get("RBSM_FAULTS_SKIP_TORCH") != "1":
     args = ["--steps", "400", "--batch", "64", "--width", "16", "--depth", "1", "--eval-every", "5",
             "--levels", "4", "--no-kde", "--threads", "1", "--seed", "3", "--json"]
     rng = random.Random(16)
-    kills = 0
+    kills = resumes = 0
     started = False
     for attempt in range(6):
         cmd = [rbsm, "fit", "--data", "earth:volcano"] + (["--resume", run] if started else ["--out", run]) + args
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(rng.uniform(0.3, 2.5))
+        if not started:  # let the first run reach its first checkpoint, so that the kills hit resumes
+            ckpt = os.path.join(run, "checkpoint.pt")
+            for _ in range(1200):
+                if os.path.exists(ckpt) or proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        time.sleep(rng.uniform(0.05, 1.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -138,13 +144,15 @@ if have_torch and os.environ.get("RBSM_FAULTS_SKIP_TORCH") != "1":
         if proc.returncode != -signal.SIGKILL:
             check(f"fit_attempt_{attempt}", False, f"rc={proc.returncode} stderr={e[-400:]!r}")
             break
+        resumes += started
         started = os.path.exists(os.path.join(run, "checkpoint.pt"))
         if not started:
             shutil.rmtree(run, ignore_errors=True)  # killed before its first checkpoint: start afresh
     cmd = [rbsm, "fit", "--data", "earth:volcano"] + (["--resume", run] if started else ["--out", run]) + args
     p = subprocess.run(cmd, capture_output=True, text=True)
-    check(f"fit_resumes_after_{kills}_kills", p.returncode == 0 and "nll" in json.loads(p.stdout or "{}"),
-          f"rc={p.returncode} stderr={p.stderr[-400:]!r}")
+    print(f"fit: {kills} kills, {resumes} of them during resumed runs")
+    check(f"fit_resumes_after_{kills}_kills", p.returncode == 0 and "nll" in json.loads(p.stdout or "{}") and resumes > 0,
+          f"rc={p.returncode} resumes={resumes} stderr={p.stderr[-400:]!r}")
     left = [f for f in os.listdir(run) if ".tmp." in f or f == ".rbsm.lock"] if os.path.isdir(run) else []
     check("fit_no_stale_files", left == [], str(left))
 
