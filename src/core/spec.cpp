@@ -30,7 +30,7 @@ double parse_double(const std::string& text, const std::string& what) {
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(begin, &end);
-  if (text.empty() || end == begin || *end != '\0' || errno == ERANGE)
+  if (text.empty() || end == begin || end != begin + text.size() || errno == ERANGE)  // also an embedded NUL
     throw InvalidArgument(what + ": '" + text + "' is not a number");
   if (!std::isfinite(v)) throw InvalidArgument(what + ": '" + text + "' is not finite");
   return v;

@@ -14,6 +14,7 @@
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/io/run_folder.hpp"
+#include "rbsm/spec.hpp"
 #include "rbsm/validate.hpp"
 
 namespace fs = std::filesystem;
@@ -183,4 +184,10 @@ TEST(EdgeOfDouble, ConcentrationsBeyondDoublePrecisionAreRefused) {
   EXPECT_NO_THROW(rbsm::dist::make_density("vmf:kappa=1e6", S2));
   std::shared_ptr<const rbsm::geometry::Manifold> T = rbsm::geometry::make_manifold("torus:3,1");
   EXPECT_THROW(rbsm::dist::make_density("vonmises:kappa1=1e300,kappa2=1", T), rbsm::InvalidArgument);
+}
+
+TEST(EdgeOfDouble, NumbersWithAnEmbeddedNulAreRefused) {
+  // found by fuzz_density_spec: strtod stopped at the NUL and "1\0e5" was read as 1
+  EXPECT_THROW(rbsm::parse_double(std::string("1\0e5", 4), "--point"), rbsm::InvalidArgument);
+  EXPECT_EQ(rbsm::parse_double("1e5", "--point"), 1e5);
 }
