@@ -18,14 +18,14 @@ args = ap.parse_args()
 UNET = ["train", "--data", "mnist", "--channels", "16", "--mults", "1,2,2", "--res-blocks", "1", "--attention", "0",
         "--batch", "64", "--warmup", "0", "--checkpoint-every", "100000"]
 FIT = ["fit", "--data", "synthetic:4000", "--dist", "vmf:kappa=8", "--target", "rb", "--parametrisation", "energy",
-       "--batch", "256", "--val-examples", "256", "--eval-every", "100000", "--checkpoint-every", "100000",
+       "--batch", "256", "--eval-every", "100000", "--checkpoint-every", "100000",
        "--patience", "0", "--no-kde", "--sigma-eval", "0.1", "--normaliser-tol", "1e-2"]
 
 
-def run(cmd, n, out):
+def run(cmd, n, threads, out):
     env = dict(os.environ, RBSM_DIST_PROFILE="1")
     p = subprocess.run([args.rbsm] + cmd + ["--out", out, "--steps", str(args.steps), "--nproc", str(n),
-                                            "--threads", str(args.threads), "--json"],
+                                            "--threads", str(threads), "--json"],
                        capture_output=True, text=True, env=env, timeout=3600)
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:1])} --nproc {n} failed: {p.stderr.strip()[-500:]}")
@@ -38,16 +38,19 @@ tmp = tempfile.mkdtemp(prefix="rbsm_dist_bench_")
 try:
     for name, cmd in (("train (U-Net C=16, batch 64)", UNET), ("fit (RB, energy, batch 256)", FIT)):
         base = None
-        for n in (1, 2):
-            out = os.path.join(tmp, f"{cmd[0]}_{n}")
-            j = run(cmd, n, out)
+        # N = 1 and N = 2 at equal total threads, and N = 1 at the threads of one worker (a control: under
+        # load, a process whose threads wait for each other at every parallel region suffers most).
+        for n, threads in ((1, args.threads), (2, args.threads), (1, max(1, args.threads // 2))):
+            out = os.path.join(tmp, f"{cmd[0]}_{n}_{threads}")
+            j = run(cmd, n, threads, out)
             steps = j.get("step", j.get("steps"))
             seconds = j.get("seconds", j.get("train_seconds"))
             rate = steps / seconds
             d = j["distributed"]
             base = base or rate
-            rows.append((name, n, args.threads // n, rate, rate / base, 1e3 * d["all_reduce_seconds_per_step"],
+            rows.append((name, n, threads // n, rate, rate / base, 1e3 * d["all_reduce_seconds_per_step"],
                          1e3 * d["wait_seconds_per_step"], 1e3 / rate))
+            print("measured:", rows[-1], flush=True)
             shutil.rmtree(out, ignore_errors=True)
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
