@@ -57,7 +57,13 @@ MatrixFisher::MatrixFisher(std::shared_ptr<const geometry::Manifold> manifold, c
   a_[4] = f[1];
   a_[8] = f[2];
   max_linear_ = max_trace(f);
-  const double log_mean = log_matrix_fisher_haar_mean(f);
+  double log_mean = 0.0;
+  try {
+    log_mean = log_matrix_fisher_haar_mean(f);
+  } catch (const NumericalError& e) {  // name the spec, not only the quadrature (found by fuzz_density_spec)
+    throw NumericalError("matrix-fisher: the normaliser of " + spec() +
+                         " could not be computed to double accuracy (" + e.what() + "); concentrations up to about 1e3 work");
+  }
   log_z_ = std::log(manifold_->volume()) + log_mean;
   acceptance_ = std::exp(log_mean - max_linear_);
 }

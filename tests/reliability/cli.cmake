@@ -42,3 +42,6 @@ set_tests_properties(reliability.bad_input_matrix PROPERTIES LABELS "reliability
 # log q = log(kappa / (4 pi sinh kappa)) + kappa / sqrt 2 with kappa = 2
 rbsm_cli_json(rel_vmf_mean_huge "abs(j['log_q'] - (math.log(2 / (4 * math.pi * math.sinh(2))) + 2 * 0.5**0.5)) < 1e-12"
               score --manifold sphere:2 --dist vmf:kappa=2 --point 1,0,0 --mean 1e308,1e308,0 --json)
+# found by fuzz_density_spec: a Matrix-Fisher normaliser the quadrature cannot reach names the spec
+rbsm_cli_error(rel_matrix_fisher_unreachable "matrix-fisher: the normaliser of matrix-fisher:0,10000,0 could not be computed"
+               score --manifold so3 --dist matrix-fisher:0,1e4,0 --point 1,0,0,0,1,0,0,0,1 --json)
