@@ -48,10 +48,13 @@ bool process_alive(long pid) {
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
-/// Takes the folder's lock file; throws IoError if a live process holds it.
-void take_lock(const fs::path& dir) {
+/// Takes the folder's lock file; throws IoError if a live process holds it for longer than about 2 s
+/// (a short wait lets a command that is just failing on the same folder finish and clean up).
+/// Returns true if the folder had to be made again (the previous holder failed and removed it).
+bool take_lock(const fs::path& dir) {
   const fs::path lock = dir / kLock;
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  bool remade = false;
+  for (int attempt = 0, waits = 0; attempt < 3; ++attempt) {
     const int fd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd >= 0) {
       const std::string pid = std::to_string(::getpid()) + "\n";
@@ -61,13 +64,25 @@ void take_lock(const fs::path& dir) {
         ::unlink(lock.c_str());
         throw IoError("cannot write the lock file " + lock.string() + ": " + std::strerror(errno));
       }
-      return;
+      return remade;
+    }
+    if (errno == ENOENT) {  // removed meanwhile by a failing holder: make it again
+      ensure_directory(dir);
+      remade = true;
+      continue;
     }
     if (errno != EEXIST) throw IoError("cannot write to " + dir.string() + ": " + std::strerror(errno));
     long holder = 0;
     {
       std::ifstream in(lock);
       in >> holder;
+    }
+    const bool busy = holder <= 0 || (process_alive(holder) && holder != ::getpid());  // 0: pid not written yet
+    if (busy && waits < 40) {
+      ++waits;
+      --attempt;
+      ::usleep(50000);
+      continue;
     }
     if (holder > 0 && process_alive(holder) && holder != ::getpid())
       throw IoError(dir.string() + " is in use by another rbsm process (pid " + std::to_string(holder) +
@@ -108,10 +123,10 @@ RunFolder::RunFolder(fs::path dir, const nlohmann::json& config) : dir_(std::mov
     std::lock_guard<std::mutex> g(registry_mutex());
     if (locks()[k]++ == 0) {
       try {
-        take_lock(dir_);
+        if (take_lock(dir_)) existed_ = false, created_ = true;
       } catch (...) {
         locks().erase(k);
-        if (!existed) fs::remove_all(dir_, ec);
+        if (!existed_) fs::remove(dir_, ec);  // only if still empty: another process may be writing it
         throw;
       }
       locked_ = true;
@@ -126,7 +141,7 @@ RunFolder::RunFolder(fs::path dir, const nlohmann::json& config) : dir_(std::mov
     std::lock_guard<std::mutex> g(registry_mutex());
     if (--locks()[k] == 0) locks().erase(k);
     if (created_) {
-      if (!existed) fs::remove_all(dir_, ec);
+      if (!existed_) fs::remove_all(dir_, ec);
       else
         for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) fs::remove_all(it->path(), ec);
     } else if (locked_) {

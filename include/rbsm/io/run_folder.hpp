@@ -4,8 +4,8 @@
 ///
 /// Reliability rules (docs/reliability.md):
 ///  - one writer at a time: the folder holds a lock file `.rbsm.lock` (the writer's pid) while a RunFolder
-///    is open; a second process opening the same folder gets an IoError naming the first one's pid
-///    (a lock left by a process that no longer exists is taken over);
+///    is open; a second process opening the same folder waits up to about 2 s, then gets an IoError naming
+///    the first one's pid (a lock left by a process that no longer exists is taken over);
 ///  - stale temporary files of an interrupted atomic write (`NAME.tmp.PID`, e.g. checkpoint.pt.tmp.123)
 ///    are removed when the folder is opened;
 ///  - a failure never leaves a half-written result: when the RunFolder is destroyed by an exception
