@@ -176,7 +176,7 @@ AnalyticField linear(const Spec& spec) {
   const int D = require_int(kv, "D", spec, 1);
   const double d_value = get_or(kv, "d", std::min(10, D - 1));
   if (!(d_value >= 0 && d_value < D) || d_value != std::floor(d_value))  // before the cast: 1e308 is no int
-    throw InvalidArgument("field '" + spec.text + "': d=" + std::to_string(d_value) + ", expected an integer 0 <= d < D");
+    throw InvalidArgument("field '" + spec.text + "': d=" + c10::str(d_value) + ", expected an integer 0 <= d < D");
   const int d = static_cast<int>(d_value);
   const double sigma = get_or(kv, "sigma", 0.1), skew = require_key(kv, "skew", spec);
   const double seed = get_or(kv, "seed", 0);
