@@ -393,25 +393,29 @@ const std::vector<std::string>& earth_datasets() {
   return names;
 }
 
+fs::path data_file(const std::string& relative) {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("RBSM_DATA_DIR"); env && *env) dirs.emplace_back(env);
+#ifdef RBSM_DATA_INSTALL_DIR
+  dirs.emplace_back(RBSM_DATA_INSTALL_DIR);
+#endif
+#ifdef RBSM_SOURCE_DIR
+  dirs.emplace_back(fs::path(RBSM_SOURCE_DIR) / "data");
+#endif
+  for (const auto& d : dirs)
+    if (fs::exists(d / relative)) return d / relative;
+  std::string where;
+  for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d.string();
+  throw IoError("data file " + relative + " not found (looked in " + where + "; set RBSM_DATA_DIR)");
+}
+
 fs::path earth_file(const std::string& dataset) {
   static const std::map<std::string, std::string> files{
       {"volcano", "volerup.csv"}, {"earthquake", "quakes_all.csv"}, {"flood", "flood.csv"}, {"fire", "fire.csv"}};
   const auto it = files.find(dataset);
   if (it == files.end())
     throw InvalidArgument("unknown earth dataset '" + dataset + "' (expected volcano, earthquake, flood or fire)");
-  std::vector<fs::path> dirs;
-  if (const char* env = std::getenv("RBSM_DATA_DIR"); env && *env) dirs.emplace_back(fs::path(env) / "earth");
-#ifdef RBSM_DATA_INSTALL_DIR
-  dirs.emplace_back(fs::path(RBSM_DATA_INSTALL_DIR) / "earth");
-#endif
-#ifdef RBSM_SOURCE_DIR
-  dirs.emplace_back(fs::path(RBSM_SOURCE_DIR) / "data" / "earth");
-#endif
-  for (const auto& d : dirs)
-    if (fs::exists(d / it->second)) return d / it->second;
-  std::string where;
-  for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d.string();
-  throw IoError("earth catalogue " + it->second + " not found (looked in " + where + "; set RBSM_DATA_DIR)");
+  return data_file("earth/" + it->second);
 }
 
 Mat load_earth(const std::string& dataset, const geometry::Manifold& sphere2) {

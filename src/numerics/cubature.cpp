@@ -31,35 +31,67 @@ double log_abs_diff(double a, double b) {
   return m + std::log(-std::expm1(-std::abs(a - b)));
 }
 
-/// A rectangle chart [x0, x1] x [y0, y1] -> M with its log area element.
-struct RectChart {
-  double x0, x1, y0, y1;
-  int nx, ny;  // initial cells per axis
-  std::function<void(double x, double y, double* z, double& log_jac)> map;
+/// A box chart [lo_0, hi_0] x ... x [lo_{k-1}, hi_{k-1}] -> M (k = 2 or 3) with its log volume element.
+struct BoxChart {
+  int k;
+  double lo[3], hi[3];
+  int n[3];  // initial cells per axis
+  std::function<void(const double* x, double* z, double& log_jac)> map;
 };
 
-RectChart chart_for(const geometry::Manifold& M) {
-  if (M.spec() == "sphere:2")
-    return {-1.0, 1.0, -kPi, kPi, 4, 8, [](double u, double phi, double* z, double& lj) {
-              const double s = std::sqrt(std::max(0.0, 1.0 - u * u));
-              z[0] = s * std::cos(phi), z[1] = s * std::sin(phi), z[2] = u;
-              lj = 0.0;
+BoxChart chart_for(const geometry::Manifold& M) {
+  if (M.spec() == "sphere:2")  // (theta, phi): dvol = sin theta dtheta dphi, analytic up to the poles
+    return {2, {0.0, -kPi, 0}, {kPi, kPi, 0}, {4, 8, 1}, [](const double* x, double* z, double& lj) {
+              const double st = std::sin(x[0]);
+              z[0] = st * std::cos(x[1]), z[1] = st * std::sin(x[1]), z[2] = std::cos(x[0]);
+              lj = std::log(st);
             }};
+  if (M.spec() == "so3") {
+    // ZYZ Euler angles with u = cos beta: R = Rz(alpha) Ry(beta) Rz(gamma), Haar dvol = du dalpha dgamma for
+    // the metric |w|^2 (total 8 pi^2), times (sqrt 2)^3 for the Frobenius metric of R^9 (geometry/so3.hpp).
+    const double lj0 = 1.5 * std::log(2.0);
+    return {3, {-kPi, -1.0, -kPi}, {kPi, 1.0, kPi}, {4, 2, 4}, [lj0](const double* x, double* z, double& lj) {
+              const double ca = std::cos(x[0]), sa = std::sin(x[0]), cb = x[1],
+                           sb = std::sqrt(std::max(0.0, 1.0 - x[1] * x[1])), cg = std::cos(x[2]), sg = std::sin(x[2]);
+              // row-major Rz(a) Ry(b) Rz(g)
+              z[0] = ca * cb * cg - sa * sg, z[1] = -ca * cb * sg - sa * cg, z[2] = ca * sb;
+              z[3] = sa * cb * cg + ca * sg, z[4] = -sa * cb * sg + ca * cg, z[5] = sa * sb;
+              z[6] = -sb * cg, z[7] = sb * sg, z[8] = cb;
+              lj = lj0;
+            }};
+  }
   const geometry::AngularChart* chart = geometry::angular_chart(M);
   const int D = M.ambient_dim();
-  return {-kPi, kPi, -kPi, kPi, 8, 8, [chart, D](double a1, double a2, double* z, double& lj) {
-            const Vec p = chart->point(a1, a2);
+  return {2, {-kPi, -kPi, 0}, {kPi, kPi, 0}, {8, 8, 1}, [chart, D](const double* x, double* z, double& lj) {
+            const Vec p = chart->point(x[0], x[1]);
             for (int k = 0; k < D; ++k) z[k] = p[k];
-            lj = chart->log_area_element(a1, a2);
+            lj = chart->log_area_element(x[0], x[1]);
           }};
 }
 
 struct Cell {
-  double x0, x1, y0, y1;
-  double log_self;         // m x m rule on the cell
-  double log_kids[4];      // m x m rule on each quarter
-  double log_best() const { return log_add(log_add(log_kids[0], log_kids[1]), log_add(log_kids[2], log_kids[3])); }
+  double lo[3], hi[3];
+  double log_self;         // m^k rule on the cell
+  double log_kids[8];      // m^k rule on each of its 2^k children
+  int kids;
+  double log_best() const {
+    double acc = kNegInf;
+    for (int q = 0; q < kids; ++q) acc = log_add(acc, log_kids[q]);
+    return acc;
+  }
   double log_err() const { return log_abs_diff(log_self, log_best()); }
+  /// Child q: bit a of q picks the lower or upper half of axis a.
+  Cell child(int q, int k) const {
+    Cell c{};
+    for (int a = 0; a < 3; ++a) {
+      const double mid = 0.5 * (lo[a] + hi[a]);
+      const bool upper = a < k && ((q >> a) & 1);
+      c.lo[a] = a < k ? (upper ? mid : lo[a]) : lo[a];
+      c.hi[a] = a < k ? (upper ? hi[a] : mid) : hi[a];
+    }
+    c.kids = kids;
+    return c;
+  }
 };
 
 class Cubature {
@@ -70,14 +102,22 @@ class Cubature {
   }
 
   LogNormaliser run() {
+    const int k = chart_.k, kids = 1 << k;
     std::vector<Cell> leaves;
     {
       std::vector<Cell> init;
-      const double hx = (chart_.x1 - chart_.x0) / chart_.nx, hy = (chart_.y1 - chart_.y0) / chart_.ny;
-      for (int i = 0; i < chart_.nx; ++i)
-        for (int j = 0; j < chart_.ny; ++j)
-          init.push_back({chart_.x0 + i * hx, chart_.x0 + (i + 1) * hx, chart_.y0 + j * hy, chart_.y0 + (j + 1) * hy,
-                          0, {0, 0, 0, 0}});
+      int idx[3] = {0, 0, 0};
+      const int total = chart_.n[0] * chart_.n[1] * (k == 3 ? chart_.n[2] : 1);
+      for (int t = 0; t < total; ++t) {
+        idx[0] = t % chart_.n[0], idx[1] = (t / chart_.n[0]) % chart_.n[1], idx[2] = t / (chart_.n[0] * chart_.n[1]);
+        Cell c{};
+        for (int a = 0; a < 3; ++a) {
+          const double h = (chart_.hi[a] - chart_.lo[a]) / chart_.n[a];
+          c.lo[a] = chart_.lo[a] + idx[a] * h, c.hi[a] = chart_.lo[a] + (idx[a] + 1) * h;
+        }
+        c.kids = kids;
+        init.push_back(c);
+      }
       evaluate(init, /*with_self=*/true);
       leaves = std::move(init);
     }
@@ -103,22 +143,22 @@ class Cubature {
                 [&](std::size_t a, std::size_t b) { return leaves[a].log_err() > leaves[b].log_err(); });
       std::vector<char> split(leaves.size(), 0);
       double acc = kNegInf;
-      for (std::size_t k = 0; k < order.size() && k < 4096; ++k) {
-        split[order[k]] = 1;
-        acc = log_add(acc, leaves[order[k]].log_err());
+      for (std::size_t j = 0; j < order.size() && j < 4096; ++j) {
+        split[order[j]] = 1;
+        acc = log_add(acc, leaves[order[j]].log_err());
         if (acc >= log_e - std::log(2.0)) break;
       }
       std::vector<Cell> kept, fresh;
-      for (std::size_t k = 0; k < leaves.size(); ++k) {
-        if (!split[k]) {
-          kept.push_back(leaves[k]);
+      for (std::size_t j = 0; j < leaves.size(); ++j) {
+        if (!split[j]) {
+          kept.push_back(leaves[j]);
           continue;
         }
-        const Cell& p = leaves[k];
-        const double xm = 0.5 * (p.x0 + p.x1), ym = 0.5 * (p.y0 + p.y1);
-        const double xs[3] = {p.x0, xm, p.x1}, ys[3] = {p.y0, ym, p.y1};
-        for (int q = 0; q < 4; ++q)
-          fresh.push_back({xs[q / 2], xs[q / 2 + 1], ys[q % 2], ys[q % 2 + 1], p.log_kids[q], {0, 0, 0, 0}});
+        for (int q = 0; q < kids; ++q) {
+          Cell c = leaves[j].child(q, k);
+          c.log_self = leaves[j].log_kids[q];
+          fresh.push_back(c);
+        }
       }
       evaluate(fresh, /*with_self=*/false);
       kept.insert(kept.end(), fresh.begin(), fresh.end());
@@ -129,46 +169,47 @@ class Cubature {
  private:
   /// Fills log_kids (and log_self if asked) of every cell with one batched energy call.
   void evaluate(std::vector<Cell>& cells, bool with_self) {
-    const int m = o_.order, per = m * m, rules = with_self ? 5 : 4;
+    const int m = o_.order, k = chart_.k, kids = 1 << k;
+    const int per = k == 3 ? m * m * m : m * m, rules = with_self ? kids + 1 : kids;
     const Eigen::Index n = static_cast<Eigen::Index>(cells.size()) * rules * per;
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> Zr(n, D_);  // one node per row
     Vec logw(n);
     Eigen::Index row = 0;
-    const auto add_rule = [&](double x0, double x1, double y0, double y1) {
-      const double cx = 0.5 * (x0 + x1), rx = 0.5 * (x1 - x0), cy = 0.5 * (y0 + y1), ry = 0.5 * (y1 - y0);
-      for (int i = 0; i < m; ++i)
-        for (int j = 0; j < m; ++j) {
-          double lj = 0;
-          chart_.map(cx + rx * gx_[i], cy + ry * gx_[j], Zr.row(row).data(), lj);
-          logw[row] = std::log(rx * gw_[i] * ry * gw_[j]) + lj;
-          ++row;
-        }
+    const auto add_rule = [&](const Cell& c) {
+      double centre[3], radius[3];
+      for (int a = 0; a < 3; ++a) centre[a] = 0.5 * (c.lo[a] + c.hi[a]), radius[a] = 0.5 * (c.hi[a] - c.lo[a]);
+      for (int t = 0; t < per; ++t) {
+        const int i[3] = {t % m, (t / m) % m, t / (m * m)};
+        double x[3] = {0, 0, 0}, lw = 0, lj = 0;
+        for (int a = 0; a < k; ++a) x[a] = centre[a] + radius[a] * gx_[i[a]], lw += std::log(radius[a] * gw_[i[a]]);
+        chart_.map(x, Zr.row(row).data(), lj);
+        logw[row] = lw + lj;
+        ++row;
+      }
     };
     for (const Cell& c : cells) {
-      const double xm = 0.5 * (c.x0 + c.x1), ym = 0.5 * (c.y0 + c.y1);
-      const double xs[3] = {c.x0, xm, c.x1}, ys[3] = {c.y0, ym, c.y1};
-      if (with_self) add_rule(c.x0, c.x1, c.y0, c.y1);
-      for (int q = 0; q < 4; ++q) add_rule(xs[q / 2], xs[q / 2 + 1], ys[q % 2], ys[q % 2 + 1]);
+      if (with_self) add_rule(c);
+      for (int q = 0; q < kids; ++q) add_rule(c.child(q, k));
     }
     const Vec E = energy_(Mat(Zr));
     if (E.size() != n) throw InvalidArgument("log_normaliser: the energy returned the wrong number of values");
-    for (Eigen::Index k = 0; k < n; ++k)
-      if (std::isnan(E[k]) || E[k] == std::numeric_limits<double>::infinity())
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (std::isnan(E[j]) || E[j] == std::numeric_limits<double>::infinity())
         throw NumericalError("log_normaliser: the energy is not finite at a quadrature node");
     evaluations_ += n;
     row = 0;
     const auto rule_value = [&]() {
       double acc = kNegInf;
-      for (int k = 0; k < per; ++k, ++row) acc = log_add(acc, E[row] + logw[row]);
+      for (int j = 0; j < per; ++j, ++row) acc = log_add(acc, E[row] + logw[row]);
       return acc;
     };
     for (Cell& c : cells) {
       if (with_self) c.log_self = rule_value();
-      for (int q = 0; q < 4; ++q) c.log_kids[q] = rule_value();
+      for (int q = 0; q < kids; ++q) c.log_kids[q] = rule_value();
     }
   }
 
-  RectChart chart_;
+  BoxChart chart_;
   const BatchEnergy& energy_;
   CubatureOptions o_;
   int D_;
@@ -236,7 +277,7 @@ void gauss_legendre(int n, Vec& nodes, Vec& weights) {
 }
 
 bool has_product_chart(const geometry::Manifold& M) {
-  return M.spec() == "sphere:2" || geometry::angular_chart(M) != nullptr;
+  return M.spec() == "sphere:2" || M.spec() == "so3" || geometry::angular_chart(M) != nullptr;
 }
 
 LogNormaliser log_normaliser(const geometry::Manifold& M, const BatchEnergy& energy, const CubatureOptions& o) {

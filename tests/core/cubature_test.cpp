@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "rbsm/dist/kde.hpp"
+#include "rbsm/dist/matrix_fisher.hpp"
+#include "rbsm/geometry/so3.hpp"
 #include "rbsm/dist/special.hpp"
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/dist/density.hpp"
@@ -72,6 +74,22 @@ TEST(Cubature, UniformAndVonMisesOnTheTori) {
     return E;
   }, o);
   EXPECT_NEAR(r.log_z, std::log(2.0) + 2 * (std::log(2 * kPi) + dist::log_bessel_i(0, k)), 1e-8);
+}
+
+TEST(Cubature, So3ByTheThreeDimensionalRule) {
+  // Uniform: vol(SO(3)) = 16 sqrt(2) pi^2 in the Frobenius metric; matrix Fisher exp(tr(F^T R)), F = diag(f):
+  // Z = vol E_Haar exp(tr(F^T R)) by the independent 1-D integral of dist/matrix_fisher.hpp (Wood 1993).
+  const auto M = make_manifold("so3");
+  const auto u = log_normaliser(*M, [](const Mat& Z) { return Vec(Vec::Zero(Z.rows())); });
+  EXPECT_EQ(u.method, "adaptive-cubature");
+  EXPECT_NEAR(u.log_z, std::log(geometry::so3_volume()), 1e-10);
+  for (const Eigen::Vector3d f : {Eigen::Vector3d(2, 1, 0.5), Eigen::Vector3d(8, 4, -1), Eigen::Vector3d(30, 25, 20)}) {
+    CubatureOptions o;
+    o.rel_tol = 1e-8;
+    const auto r = log_normaliser(*M, [&](const Mat& Z) { return Vec(f[0] * Z.col(0) + f[1] * Z.col(4) + f[2] * Z.col(8)); }, o);
+    EXPECT_TRUE(r.converged) << f.transpose();
+    EXPECT_NEAR(r.log_z, std::log(geometry::so3_volume()) + dist::log_matrix_fisher_haar_mean(f), 1e-7) << f.transpose();
+  }
 }
 
 TEST(Cubature, ImportanceSamplingElsewhereWithinItsStandardError) {

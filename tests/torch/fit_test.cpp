@@ -141,9 +141,10 @@ TEST(Fit, ResumeIsBitIdenticalAndThreadsChangeNothing) {
   const fs::path a = fresh_dir("a"), b = fresh_dir("b"), c = fresh_dir("c");
   torch::set_num_threads(1);
   train_fit(train, val, o, a);
-  FitOptions half = o;
-  half.steps = 10;
-  train_fit(train, val, half, b);
+  int polls = 0;  // stop after 10 of the 20 steps (same options: the schedule depends on the total)
+  FitHooks stop_at_10;
+  stop_at_10.should_stop = [&polls] { return polls++ == 10; };
+  EXPECT_TRUE(train_fit(train, val, o, b, false, stop_at_10).stopped);
   FitOptions rest = o;
   rest.threads = 2;  // the RB targets' pool: the result must not move
   train_fit(train, val, rest, b, /*resume=*/true);

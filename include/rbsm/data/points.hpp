@@ -66,8 +66,12 @@ Mat read_points(const std::filesystem::path& path, const geometry::Manifold& man
 // ------------------------------------------------------------------ the earth-science catalogues
 /// "volcano", "earthquake", "flood", "fire".
 const std::vector<std::string>& earth_datasets();
-/// The file of an earth catalogue: $RBSM_DATA_DIR/earth/<file>, else <installed share>/earth, else the
-/// source tree's data/earth. Throws InvalidArgument for an unknown name, IoError if no copy is found.
+/// A file shipped with rbsm under data/: $RBSM_DATA_DIR/<relative>, else the installed
+/// <prefix>/share/rbsm/data/<relative>, else the source tree's data/<relative>. Throws IoError naming
+/// the folders searched if none holds it.
+std::filesystem::path data_file(const std::string& relative);
+/// The file of an earth catalogue (data_file("earth/<file>")). Throws InvalidArgument for an unknown
+/// name, IoError if no copy is found.
 std::filesystem::path earth_file(const std::string& dataset);
 /// The catalogue as points of sphere:2 (latlon rows).
 Mat load_earth(const std::string& dataset, const geometry::Manifold& sphere2);

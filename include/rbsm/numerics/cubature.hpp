@@ -3,10 +3,13 @@
 ///
 ///     log Z = log integral_M exp(E(z)) dvol(z).
 ///
-/// - S^2 and both tori: globally adaptive product Gauss-Legendre cubature on a rectangle chart whose
-///   area element is exact: (u, phi) = (cos theta, longitude) on S^2 (dvol = du dphi), the angles on the
-///   tori (dvol = sqrt(det g(a)) da1 da2). Each cell carries an m x m Gauss-Legendre estimate and the sum
-///   of its four children's; their difference is its error. Cells with the largest errors are split,
+/// - S^2, both tori and SO(3): globally adaptive product Gauss-Legendre cubature on a box chart whose
+///   volume element is exact: (theta, phi) = (colatitude, longitude) on S^2 (dvol = sin theta dtheta dphi:
+///   analytic up to the poles, where u = cos theta would put a sqrt(1 - u^2) singularity into every
+///   integrand and slow Gauss-Legendre to algebraic convergence), the angles on the
+///   tori (dvol = sqrt(det g(a)) da1 da2), ZYZ Euler angles (alpha, cos beta, gamma) on SO(3)
+///   (dvol = 2 sqrt 2 du dalpha dgamma in the Frobenius metric). Each cell carries an m^k Gauss-Legendre
+///   estimate (k = 2, 3) and the sum of its 2^k children's; their difference is its error. Cells with the largest errors are split,
 ///   in batches (so that E is evaluated on many nodes at once), until the summed error is below
 ///   rel_tol * Z: the relative error of Z, i.e. the absolute error of log Z. Sharp models (peaks of width
 ///   0.001 rad) cost O(peaks x log(1/width)) cells, not a uniformly fine grid.
@@ -49,7 +52,7 @@ struct LogNormaliser {
   bool converged = false;           ///< error <= rel_tol (cubature); IS: always true
 };
 
-/// true where log_normaliser uses the adaptive product rule (sphere:2 and the tori).
+/// true where log_normaliser uses the adaptive product rule (sphere:2, the tori and so3).
 bool has_product_chart(const geometry::Manifold& manifold);
 /// log Z of exp(E) on M. Throws NumericalError if E is NaN or +inf somewhere.
 LogNormaliser log_normaliser(const geometry::Manifold& manifold, const BatchEnergy& energy,

@@ -1,0 +1,67 @@
+// The benchmark studies' building blocks (include/rbsm/fit/benchmark.hpp): the Monte Carlo KL against the
+// closed-form KL between two von Mises-Fisher densities on S^2, and the studies' option checks.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "rbsm/dist/density.hpp"
+#include "rbsm/error.hpp"
+#include "rbsm/fit/benchmark.hpp"
+
+namespace rbsm::fit {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+/// log C(kappa) of vMF on S^2: kappa / (4 pi sinh kappa).
+double log_c(double kappa) { return std::log(kappa) - std::log(4 * kPi) - std::log(std::sinh(kappa)); }
+/// Mean resultant length A(kappa) = coth kappa - 1 / kappa on S^2.
+double mean_length(double kappa) { return 1.0 / std::tanh(kappa) - 1.0 / kappa; }
+
+TEST(KlMonteCarlo, MatchesTheClosedFormBetweenTwoVmfDensities) {
+  // KL(vMF(mu1, k1) || vMF(mu2, k2)) = log C(k1) - log C(k2) + A(k1) (k1 - k2 <mu1, mu2>).
+  std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold("sphere:2");
+  Vec mu1(3), mu2(3);
+  mu1 << 1, 0, 0;
+  mu2 << 0.6, 0.8, 0;
+  const auto q = dist::make_density("vmf:kappa=5", M, mu1);
+  const auto p = dist::make_density("vmf:kappa=2", M, mu2);
+  const double exact = log_c(5) - log_c(2) + mean_length(5) * (5 - 2 * mu1.dot(mu2));
+  const KlMonteCarlo kl(*q, 20000, 3);
+  Vec log_p(kl.draws().rows());
+  for (Eigen::Index i = 0; i < log_p.size(); ++i) log_p[i] = p->log_density(kl.draws().row(i).transpose());
+  const stats::Summary s = kl(log_p);
+  EXPECT_EQ(s.n, 20000u);
+  EXPECT_GT(s.se, 0);
+  EXPECT_LT(s.se, 0.02);
+  EXPECT_NEAR(s.mean, exact, 4 * s.se) << "exact " << exact;  // two-sided, 4 se: p < 1e-4 under the truth
+  // p = q gives exactly 0 (every term vanishes).
+  Vec log_q(kl.draws().rows());
+  for (Eigen::Index i = 0; i < log_q.size(); ++i) log_q[i] = q->log_density(kl.draws().row(i).transpose());
+  EXPECT_EQ(kl(log_q).mean, 0.0);
+  // a density that vanishes at a draw: infinite KL
+  log_q[7] = -std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(std::isinf(kl(log_q).mean));
+}
+
+TEST(KlMonteCarlo, DrawsDependOnTheSeedOnly) {
+  std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold("torus:3,1");
+  const auto q = dist::make_density("vonmises:kappa1=2,kappa2=4", M);
+  const KlMonteCarlo a(*q, 500, 9, 0, 1), b(*q, 500, 9, 0, 2), c(*q, 500, 10, 0, 2);
+  EXPECT_EQ((a.draws() - b.draws()).cwiseAbs().maxCoeff(), 0.0);  // thread count changes nothing
+  EXPECT_GT((a.draws() - c.draws()).cwiseAbs().maxCoeff(), 0.1);
+  EXPECT_THROW(KlMonteCarlo(*q, 1, 0), InvalidArgument);
+}
+
+TEST(EarthBenchmark, RefusesOtherManifoldsAndEmptyLists) {
+  EarthBenchmarkOptions o;
+  o.fit.manifold = "torus:3,1";
+  EXPECT_THROW(earth_benchmark(o), InvalidArgument);
+  o.fit.manifold = "sphere:2";
+  o.split_seeds.clear();
+  EXPECT_THROW(earth_benchmark(o), InvalidArgument);
+  EXPECT_EQ(published_earth_nll().size(), 7u);
+}
+
+}  // namespace
+}  // namespace rbsm::fit
