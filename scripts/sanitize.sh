@@ -18,8 +18,7 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
 # this build has (tests/cli/data.cmake and fit.cmake call LibTorch commands unconditionally)
 # The few core tests that take over 10 s under ASan (heavy quadratures of code the others cover) run in the
 # main build only.
-slow='^(Kde[.]IntegratesToOneOnSphereAndTorus|Kde[.]BandwidthOnValidationBeatsUniformOnConcentratedData|'
-slow+='Cubature[.]VmfEnergyGivesTheVmfNormaliser|DsmTorus[.]WholeNormalSpaceErrorIsOfOrderExpMinusReachSquared|'
+slow='^(Kde[.]BandwidthOnValidationBeatsUniformOnConcentratedData|DsmTorus[.]WholeNormalSpaceErrorIsOfOrderExpMinusReachSquared|'
 slow+='Normalisation[.]MatrixFisherByAxisAngleQuadrature|Langevin[.]MalaIsExactOnTheTorusOfRevolution)$'
 ctest --test-dir "$dir" -L 'core|reliability' -E "$slow" --output-on-failure -j "$jobs" --timeout 900
 # (the JSON checks of equilibrium/variance/expansion run long Langevin chains: main build only)

@@ -24,7 +24,8 @@ std::string escape(const std::string& s) {
   return out;
 }
 
-std::string render_report(const std::string& profile, const std::vector<ReportSection>& sections) {
+std::string render_report(const std::string& profile, const std::vector<ReportSection>& sections,
+                          const std::string& incomplete = "") {
   std::string h =
       "<!doctype html><html><head><meta charset='utf-8'><title>rbsm report</title><style>"
       "body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
@@ -32,6 +33,8 @@ std::string render_report(const std::string& profile, const std::vector<ReportSe
       "th{background:#eee}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}</style></head><body>"
       "<h1>rbsm reproduction report</h1><p>Profile: <b>" + escape(profile) +
       "</b>. Each table puts a number of the source documents beside the value rbsm measures now.</p>";
+  if (!incomplete.empty())
+    h += "<p style='color:#b00;font-weight:bold'>INCOMPLETE: " + escape(incomplete) + "</p>";
   h += "<h2>Contents</h2><ol>";
   for (std::size_t i = 0; i < sections.size(); ++i)
     h += "<li><a href='#s" + std::to_string(i) + "'>" + escape(sections[i].title) + "</a></li>";
@@ -70,6 +73,7 @@ Register reg("reproduce", "Run every experiment of the source documents and writ
                      throw InvalidArgument("--only: unknown experiment '" + name + "'");
                  io::RunFolder run(*out, {{"command", "reproduce"}, {"profile", *profile}, {"seed", common.seed},
                                           {"threads", common.threads}, {"only", *only}});
+                 run.keep_partial_results();  // finished experiments (trained models) survive a late failure
                  ReproduceContext ctx{*profile, run.dir(), common.seed, common.threads};
                  std::vector<ReportSection> sections;
                  json summary = json::object();
@@ -77,7 +81,16 @@ Register reg("reproduce", "Run every experiment of the source documents and writ
                    if (!only->empty() && std::find(only->begin(), only->end(), e.name) == only->end()) continue;
                    run.log("reproduce: running " + e.name + " (" + *profile + ")");
                    const auto t0 = std::chrono::steady_clock::now();
-                   sections.push_back(e.run(ctx));
+                   try {
+                     sections.push_back(e.run(ctx));
+                   } catch (const std::exception& err) {
+                     run.write_text("report.html",
+                                    render_report(*profile, sections,
+                                                  (interrupted().load() ? "interrupted" : "failed") +
+                                                      std::string(" during experiment '") + e.name + "': " +
+                                                      err.what() + ". The sections below are complete."));
+                     throw;
+                   }
                    const double secs =
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                    summary[e.name] = sections.back().summary;

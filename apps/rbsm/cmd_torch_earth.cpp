@@ -1,6 +1,8 @@
 // rbsm earth-benchmark --datasets volcano,flood --seeds 0,1,2,3,4 --out DIR: the earth benchmark of
 // docs/fit.md §7 with chosen datasets, split seeds, targets, corrections and training length (the
 // reproduce experiment "earth" is its preset). Writes DIR/benchmark.json and the runs under DIR/<dataset>/.
+#include <algorithm>
+
 #include "cli.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/benchmark.hpp"
@@ -17,9 +19,10 @@ Register reg(
       auto targets = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"raw", "rb"});
       auto corrections = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"none", "full"});
       auto out = std::make_shared<std::string>();
+      auto seeds = std::make_shared<std::vector<std::int64_t>>(std::vector<std::int64_t>{0, 1, 2, 3, 4});
       auto by_location = std::make_shared<bool>(false);
       app.add_option("--datasets", o->datasets, "volcano, earthquake, flood, fire")->delimiter(',')->capture_default_str();
-      app.add_option("--seeds", o->split_seeds, "split seeds (one 80/10/10 split each)")->delimiter(',')->capture_default_str();
+      app.add_option("--seeds", *seeds, "split seeds (one 80/10/10 split each)")->delimiter(',')->capture_default_str();
       app.add_option("--targets", *targets, "raw, rb")->delimiter(',')->capture_default_str();
       app.add_option("--corrections", *corrections, "none, extrinsic, geometric, full")->delimiter(',')->capture_default_str();
       app.add_option("--steps", o->fit.steps, "optimiser steps per fit (early stopping)")->capture_default_str();
@@ -33,6 +36,14 @@ Register reg(
       app.add_flag("--by-location", *by_location, "all copies of a location on one side of each split");
       app.add_option("--out", *out, "output folder (benchmark.json, one run per fit)")->required();
       return [=, &common]() -> json {
+        o->split_seeds.clear();
+        for (const std::int64_t s : *seeds) {
+          if (s < 0) throw InvalidArgument("--seeds: " + std::to_string(s) + " is negative (expected seeds >= 0)");
+          o->split_seeds.push_back(static_cast<std::uint64_t>(s));
+        }
+        for (const auto& d : o->datasets)
+          if (std::find(fit::earth_datasets().begin(), fit::earth_datasets().end(), d) == fit::earth_datasets().end())
+            throw InvalidArgument("--datasets: unknown earth dataset '" + d + "' (expected volcano, earthquake, flood or fire)");
         o->targets.clear();
         for (const auto& t : *targets) o->targets.push_back(fit::parse_target(t));
         o->corrections.clear();
@@ -45,6 +56,7 @@ Register reg(
         io::RunFolder run(*out, {{"command", "earth-benchmark"}, {"datasets", o->datasets}, {"seeds", o->split_seeds},
                                  {"targets", *targets}, {"corrections", *corrections}, {"by_location", *by_location},
                                  {"seed", common.seed}, {"threads", o->threads}, {"fit", o->fit.to_json()}});
+        run.keep_partial_results();  // finished fits are reused when the benchmark is run again
         o->out = run.dir();
         io::Progress progress("earth-benchmark",
                               o->datasets.size() * o->split_seeds.size() * o->targets.size() * o->fit.steps);

@@ -69,8 +69,7 @@ void earth_figures(const fit::EarthBenchmarkResult& r, const fit::EarthBenchmark
     spec.split_seed = o.split_seeds.front();
     spec.by_location = o.by_location;
     const fit::FitData data = fit::load_fit_data(*M, spec, o.split_seeds.front());
-    const std::string title = d.dataset + ": " + d.best_method + " log density (sigma_eval " +
-                              fmt(density.sigma, 3) + "), white: test points";
+    const std::string title = d.dataset + ": " + d.best_method + " at sigma " + fmt(density.sigma, 3) + ", test points";
     const std::string png = d.dataset + "_density.png";
     fit::density_map(model, density, data.test, title).save(dir / png);
     sec.figures.push_back(dir.filename().string() + "/" + png);

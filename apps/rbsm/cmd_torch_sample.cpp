@@ -102,8 +102,7 @@ Register reg(
       app.add_option("--mala-step", o->mala_step, "manifold runs: MALA step (0: sigma_eval^2 / 2)")->capture_default_str();
       app.add_option("--format", o->format, "manifold runs: format of samples.csv (default: the data's)");
       return [o, &common]() -> json {
-        if (fit::is_fit_checkpoint(o->checkpoint)) return sample_manifold(*o, common);
-        const torch::Device device = nn::parse_device(o->device);
+        // image-model options are checked before the checkpoint is opened (whatever kind it is)
         const auto opts = nn::SamplerOptions()
                               .kind(nn::parse_sampler(o->sampler))
                               .steps(o->steps)
@@ -112,6 +111,8 @@ Register reg(
                               .corrector_steps(o->corrector_steps)
                               .snapshot_times(o->trajectory);
         opts.validate();
+        if (fit::is_fit_checkpoint(o->checkpoint)) return sample_manifold(*o, common);
+        const torch::Device device = nn::parse_device(o->device);
         if (o->n < 1) throw InvalidArgument("--n " + std::to_string(o->n) + ": expected at least 1 sample");
         if (o->batch < 0) throw InvalidArgument("--batch " + std::to_string(o->batch) + ": expected >= 0");
         if (o->cols < 1) throw InvalidArgument("--cols " + std::to_string(o->cols) + ": expected >= 1");

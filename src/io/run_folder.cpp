@@ -159,7 +159,7 @@ RunFolder::~RunFolder() {
   std::lock_guard<std::mutex> g(registry_mutex());
   const bool last = --locks()[k] <= 0;
   if (last) locks().erase(k);
-  if (failed && created_ && !fs::exists(dir_ / "checkpoint.pt", ec)) {
+  if (failed && created_ && !keep_ && !fs::exists(dir_ / "checkpoint.pt", ec)) {
     // nothing complete to keep: leave no trace (a folder that existed empty stays, empty)
     for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) fs::remove_all(it->path(), ec);
     if (!existed_ && fs::is_empty(dir_, ec)) fs::remove(dir_, ec);

@@ -20,7 +20,7 @@ rbsm_cli_error(fit_correction_not_energy "is not an energy on torus:3,1"
   fit --data synthetic:100 --dist uniform --manifold torus:3,1 --correction full --out ${CMAKE_BINARY_DIR}/cli_fit_never --json)
 rbsm_cli_error(fit_sigma_order "--sigma-max must be larger than --sigma-min"
   fit --data earth:volcano --sigma-min 0.5 --sigma-max 0.1 --out ${CMAKE_BINARY_DIR}/cli_fit_never --json)
-rbsm_cli_error(density_not_a_fit "is not an rbsm manifold-fit checkpoint"
+rbsm_cli_error(density_run_without_checkpoint "has no checkpoint.pt"
   density --checkpoint ${PROJECT_SOURCE_DIR}/tests/cli/data/bad-magic --points ${_fit}/points.csv --json)
 
 # End to end on the volcano catalogue (a short run): the JSON keys of the issue, n from PROVENANCE.md
@@ -30,3 +30,11 @@ rbsm_cli_error(density_not_a_fit "is not an rbsm manifold-fit checkpoint"
 add_test(NAME cli.fit.volcano_end_to_end
   COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/cli/fit_end_to_end.py $<TARGET_FILE:rbsm_cli> ${CMAKE_BINARY_DIR}/cli_fit_run)
 set_tests_properties(cli.fit.volcano_end_to_end PROPERTIES LABELS "cli;slow" TIMEOUT 900)
+
+# `rbsm earth-benchmark`: bad lists fail at once with one line, before any folder is written.
+rbsm_cli_error(earth_benchmark_unknown_dataset "--datasets: unknown earth dataset 'mars'"
+  earth-benchmark --datasets volcano,mars --out ${CMAKE_BINARY_DIR}/cli_earth_never --json)
+rbsm_cli_error(earth_benchmark_negative_seed "--seeds: -1 is negative"
+  earth-benchmark --seeds 0,-1 --out ${CMAKE_BINARY_DIR}/cli_earth_never --json)
+rbsm_cli_error(earth_benchmark_bad_target "unknown --target 'foo'"
+  earth-benchmark --targets raw,foo --out ${CMAKE_BINARY_DIR}/cli_earth_never --json)

@@ -67,6 +67,24 @@ TEST(RunFolder, FailureKeepsAFolderWithACompleteCheckpoint) {
   fs::remove_all(d);
 }
 
+TEST(RunFolder, ALongStudyKeepsItsFinishedPartsOnFailure) {
+  // reproduce / earth-benchmark: an experiment that fails after others finished keeps their results.
+  const fs::path d = fresh_dir("study");
+  try {
+    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    run.keep_partial_results();
+    run.write_text("finished_part.txt", "an hour of training");
+    throw rbsm::NumericalError("the second experiment diverged");
+  } catch (const rbsm::NumericalError&) {
+    rbsm::io::record_run_status("failed", "the second experiment diverged");
+  }
+  EXPECT_TRUE(fs::exists(d / "finished_part.txt"));
+  EXPECT_FALSE(fs::exists(d / ".rbsm.lock"));
+  std::ifstream in(d / "status.json");
+  EXPECT_EQ(nlohmann::json::parse(in).at("state"), "failed");
+  fs::remove_all(d);
+}
+
 TEST(RunFolder, SuccessKeepsEverythingAndReleasesTheLock) {
   const fs::path d = fresh_dir("ok");
   {

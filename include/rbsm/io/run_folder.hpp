@@ -30,6 +30,9 @@ class RunFolder {
   RunFolder& operator=(const RunFolder&) = delete;
 
   const std::filesystem::path& dir() const { return dir_; }
+  /// Long studies (reproduce, benchmarks) whose folder holds finished parts worth keeping: on failure the
+  /// folder is kept (with status.json saying why it stopped) instead of removed.
+  void keep_partial_results() { keep_ = true; }
   std::filesystem::path path(const std::string& name) const { return dir_ / name; }
   /// Writes JSON atomically (pretty-printed).
   void write_json(const std::string& name, const nlohmann::json& j) const;
@@ -43,6 +46,7 @@ class RunFolder {
   bool existed_ = false;  ///< the folder existed (perhaps empty) before
   bool locked_ = false;    ///< this object took the lock (nested RunFolders of one folder share it)
   int uncaught_ = 0;       ///< std::uncaught_exceptions() at construction
+  bool keep_ = false;      ///< keep_partial_results()
 };
 
 /// Writes `status.json` ({"state": state, "reason": reason}) into every run folder this process opened
