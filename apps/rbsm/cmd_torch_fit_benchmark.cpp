@@ -80,8 +80,8 @@ void earth_figures(const fit::EarthBenchmarkResult& r, const fit::EarthBenchmark
     const geometry::Mat S = data::from_manifold_points(fit::sample_model(model, so).samples, *M, data::PointFormat::latlon);
     const geometry::Mat T = data::from_manifold_points(data.test, *M, data::PointFormat::latlon);
     io::Figure f;
-    f.title = d.dataset + ": 1000 samples of the model (annealed Langevin + MALA) and the test points";
-    auto& p = f.panel(d.dataset, "longitude (deg)", "latitude (deg)");
+    f.title = d.dataset + ": model samples and test points";
+    auto& p = f.panel("1000 samples (annealed Langevin + MALA)", "longitude (deg)", "latitude (deg)");
     io::Series s{"model samples", {}, {}, {}, "points", "tab:blue", {}}, t{"test points", {}, {}, {}, "points", "tab:red", {}};
     for (Eigen::Index i = 0; i < S.rows(); ++i) s.x.push_back(S(i, 1)), s.y.push_back(S(i, 0));
     for (Eigen::Index i = 0; i < T.rows(); ++i) t.x.push_back(T(i, 1)), t.y.push_back(T(i, 0));
