@@ -74,14 +74,15 @@ void earth_figures(const fit::EarthBenchmarkResult& r, const fit::EarthBenchmark
     fit::density_map(model, density, data.test, title).save(dir / png);
     sec.figures.push_back(dir.filename().string() + "/" + png);
     fit::SampleOptions so;
-    so.n = 1000;
+    so.n = 500;
+    so.mala_steps = 100;  // MALA evaluates the model chain by chain: the slow part of this figure
     so.sigma_eval = density.sigma;
     so.correction = c;
     const geometry::Mat S = data::from_manifold_points(fit::sample_model(model, so).samples, *M, data::PointFormat::latlon);
     const geometry::Mat T = data::from_manifold_points(data.test, *M, data::PointFormat::latlon);
     io::Figure f;
     f.title = d.dataset + ": model samples and test points";
-    auto& p = f.panel("1000 samples (annealed Langevin + MALA)", "longitude (deg)", "latitude (deg)");
+    auto& p = f.panel("500 samples (annealed Langevin + MALA)", "longitude (deg)", "latitude (deg)");
     io::Series s{"model samples", {}, {}, {}, "points", "tab:blue", {}}, t{"test points", {}, {}, {}, "points", "tab:red", {}};
     for (Eigen::Index i = 0; i < S.rows(); ++i) s.x.push_back(S(i, 1)), s.y.push_back(S(i, 0));
     for (Eigen::Index i = 0; i < T.rows(); ++i) t.x.push_back(T(i, 1)), t.y.push_back(T(i, 0));
