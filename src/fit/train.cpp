@@ -302,21 +302,15 @@ TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, co
     const Examples ex = source.make(train, nn::batch_indices(o.seed, step, o.batch, train.rows()), rng, true, shard);
     // The single-process mean loss is sum_r (B_r / B) mean_r: gradients, loss and stop flags are summed.
     torch::Tensor loss = loss_of(net, *M, ex, true);
-    if (world.size() > 1) loss = loss * share;
     adam.zero_grad();
-    loss.backward();
-    std::vector<double> scalars{loss.item<double>(), stop_here ? 1.0 : 0.0};
-    try {
-      nn::all_reduce_gradients(world, net->parameters(), scalars);
-    } catch (const nn::DistributedError& e) {
-      throw nn::DistributedError(std::string(e.what()) + "; fit stopped at step " + std::to_string(step + 1) + ", " +
-                                 kept());
-    }
-    if (scalars[1] > 0) {  // a stop request on any rank: all stop before this step's update
+    const nn::ReducedStep reduced = nn::reduced_backward(world, loss, share, net->parameters(), stop_here, [&] {
+      return "fit stopped at step " + std::to_string(step + 1) + ", " + kept();
+    });
+    if (reduced.stop) {
       r.stopped = true;
       break;
     }
-    const double lv = scalars[0];
+    const double lv = reduced.loss;
     if (!std::isfinite(lv))
       throw NumericalError("fit: the training loss is not finite at step " + std::to_string(step) + "; " + kept() +
                            " (try a smaller --lr)");

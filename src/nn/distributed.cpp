@@ -355,6 +355,19 @@ void all_reduce_gradients(World& world, const std::vector<at::Tensor>& parameter
   world.all_reduce_sum(grads, scalars);
 }
 
+ReducedStep reduced_backward(World& world, at::Tensor loss, double share, const std::vector<at::Tensor>& parameters,
+                             bool stop_here, const std::function<std::string()>& context) {
+  if (world.size() > 1) loss = loss * share;
+  loss.backward();
+  std::vector<double> scalars{loss.item<double>(), stop_here ? 1.0 : 0.0};
+  try {
+    all_reduce_gradients(world, parameters, scalars);
+  } catch (const DistributedError& e) {
+    throw DistributedError(std::string(e.what()) + "; " + context());
+  }
+  return {scalars[0], scalars[1] > 0};
+}
+
 // ------------------------------------------------------------------ the local launcher
 namespace {
 std::string describe_status(int status) {

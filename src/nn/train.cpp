@@ -255,21 +255,15 @@ TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& 
     // The single-process mean loss is sum_r (B_r / B) mean_r: each rank backpropagates its term and the
     // gradients (with the loss and the stop flags) are summed over the ranks.
     auto loss = torch::mse_loss(model->forward(sde.perturb(x0, t, noise), t), noise);
-    if (world.size() > 1) loss = loss * share;
     adam.zero_grad();
-    loss.backward();
-    std::vector<double> scalars{loss.item<double>(), stop_here ? 1.0 : 0.0};
-    try {
-      all_reduce_gradients(world, model->parameters(), scalars);
-    } catch (const DistributedError& e) {
-      throw DistributedError(std::string(e.what()) + "; training stopped at step " + std::to_string(step + 1) + ", " +
-                             kept());
-    }
-    if (scalars[1] > 0) {  // a stop request on any rank: all stop before this step's update
+    const ReducedStep reduced = reduced_backward(world, loss, share, model->parameters(), stop_here, [&] {
+      return "training stopped at step " + std::to_string(step + 1) + ", " + kept();
+    });
+    if (reduced.stop) {
       result.stopped = true;
       break;
     }
-    const double loss_value = scalars[0];
+    const double loss_value = reduced.loss;
     if (!std::isfinite(loss_value))
       throw NumericalError("training loss is " + std::to_string(loss_value) + " at step " + std::to_string(step + 1) +
                            " (lr " + std::to_string(learning_rate_at(opt, step)) + "); stopped, " + kept());

@@ -108,6 +108,17 @@ class World {
 /// with `scalars` riding along (World::all_reduce_sum).
 void all_reduce_gradients(World& world, const std::vector<at::Tensor>& parameters, std::vector<double>& scalars);
 
+/// One data-parallel backward pass of both training loops. The single-process mean loss is
+/// sum_r (B_r / B) mean_r: this rank backpropagates share * loss (share = B_r / B; the loss as is on one
+/// process) into the gradients (zeroed by the caller), then the gradients, the loss and the stop flags are summed over the ranks.
+/// A DistributedError is rethrown with "; " + context() appended (where the run stopped, what is kept).
+struct ReducedStep {
+  double loss = 0;    ///< the single-process mean loss
+  bool stop = false;  ///< some rank asked to stop: all stop before this step's update
+};
+ReducedStep reduced_backward(World& world, at::Tensor loss, double share, const std::vector<at::Tensor>& parameters,
+                             bool stop_here, const std::function<std::string()>& context);
+
 // ------------------------------------------------------------------ the local launcher (--nproc N)
 struct LaunchOptions {
   int nproc = 2;
