@@ -19,6 +19,10 @@ constexpr double kTwoPi = 6.283185307179586476925;
 constexpr int kBlock = 64;
 }  // namespace
 
+bool kde_available(const geometry::Manifold& M) {
+  return dynamic_cast<const geometry::Sphere*>(&M) != nullptr || geometry::angular_chart(M) != nullptr;
+}
+
 KernelDensity::KernelDensity(std::shared_ptr<const geometry::Manifold> manifold, Mat references, double kappa)
     : manifold_(std::move(manifold)), kappa_(kappa) {
   if (!manifold_) throw InvalidArgument("KernelDensity: no manifold");
@@ -28,7 +32,7 @@ KernelDensity::KernelDensity(std::shared_ptr<const geometry::Manifold> manifold,
                           " with N >= 1");
   sphere_ = dynamic_cast<const geometry::Sphere*>(manifold_.get()) != nullptr;
   const geometry::AngularChart* chart = geometry::angular_chart(*manifold_);
-  if (!sphere_ && !chart)
+  if (!kde_available(*manifold_))
     throw InvalidArgument("KernelDensity: " + manifold_->spec() + " has no kernel (spheres and tori only)");
   if (sphere_) {
     refs_ = std::move(references);

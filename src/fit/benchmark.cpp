@@ -42,10 +42,6 @@ namespace {
 
 std::string method_name(Target t, dsm::Correction c) { return to_string(t) + "/" + dsm::to_string(c); }
 
-bool has_kde(const geometry::Manifold& M) {
-  return M.spec().rfind("sphere:", 0) == 0 || geometry::angular_chart(M) != nullptr;
-}
-
 /// Progress and interruption of the fits of a study: steps done before the current fit, and the total.
 struct StudyHooks {
   const StudyProgress& progress;
@@ -215,7 +211,7 @@ KnownTruthResult known_truth_study(const KnownTruthOptions& o) {
   StudyHooks hooks{o.progress, o.should_stop, 0, o.sizes.size() * o.targets.size() * static_cast<std::size_t>(o.fit.steps)};
   for (long n : o.sizes) {
     const Mat train = draws(n, 0), val = draws(std::max<long>(64, n / 8), kValBase);
-    if (o.kde && has_kde(*M)) {
+    if (o.kde && dist::kde_available(*M)) {
       const auto bw = dist::choose_kde_bandwidth(M, train, val, 1.0, 1e5, 31, o.threads);
       const dist::KernelDensity kde(M, train, bw.kappa);
       const stats::Summary s = kl_of(kde.log_density(mc, o.threads));

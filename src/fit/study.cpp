@@ -86,7 +86,7 @@ Evaluation evaluate_fit(FitModel& model, const FitData& data, const EvaluationOp
   const auto nll = [&](const Mat& Z) { return -log_density(model, e.density, Z).mean(); };
   e.nll = {nll(data.train), nll(data.val), nll(data.test)};
   const geometry::Manifold& M = model.manifold();
-  if (o.kde && (M.spec().rfind("sphere:", 0) == 0 || geometry::angular_chart(M))) {
+  if (o.kde && dist::kde_available(M)) {
     const auto bw = dist::choose_kde_bandwidth(model.manifold_ptr(), data.train, data.val, 1.0, 1e5, 31, o.threads);
     const dist::KernelDensity kde(model.manifold_ptr(), data.train, bw.kappa);
     e.has_kde = true;

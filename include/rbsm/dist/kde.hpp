@@ -16,6 +16,9 @@ namespace rbsm::dist {
 using geometry::Mat;
 using geometry::Vec;
 
+/// True where KernelDensity exists: spheres and the tori.
+bool kde_available(const geometry::Manifold& manifold);
+
 class KernelDensity {
  public:
   /// `references` N x D on M (N >= 1); kappa > 0 finite. The manifold must be a sphere or a torus.
