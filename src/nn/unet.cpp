@@ -110,13 +110,15 @@ AttnBlockImpl::AttnBlockImpl(std::int64_t ch) {
 }
 
 torch::Tensor AttnBlockImpl::forward(const torch::Tensor& x) {
-  const auto B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  auto parts = qkv(norm(x)).reshape({B, 3, C, H * W}).unbind(1);
+  // The batch size is left to reshape (-1), not read as a number: a TorchScript trace of the U-Net
+  // (nn/torchscript_export.hpp) then accepts any batch size.
+  const auto C = x.size(1), H = x.size(2), W = x.size(3);
+  auto parts = qkv(norm(x)).reshape({-1, 3, C, H * W}).unbind(1);
   const auto& q = parts[0];
   const auto& k = parts[1];
   const auto& v = parts[2];
   auto w = torch::softmax(torch::bmm(q.transpose(1, 2), k) * (1.0 / std::sqrt(static_cast<double>(C))), -1);
-  auto h = torch::bmm(v, w.transpose(1, 2)).reshape({B, C, H, W});
+  auto h = torch::bmm(v, w.transpose(1, 2)).reshape({-1, C, H, W});
   return x + proj(h);
 }
 
