@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -86,6 +87,63 @@ INSTANTIATE_TEST_SUITE_P(AllManifolds, LocalRowsTest,
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return s;
                          });
+
+// Each output asked for alone (the Python per-operator methods) equals the per-point virtual function at the
+// same z, E_M included, and nothing else is written; project_rows equals Manifold::project (bit for bit on level sets).
+TEST_P(LocalRowsTest, SingleOutputsMatchThePerPointFunctions) {
+  const auto M = make_manifold(GetParam());
+  const int D = M->ambient_dim(), d = M->dim(), k = D - d;
+  const bool level_set = GetParam() == "so3" || GetParam().rfind("ellipsoid", 0) == 0;
+  const std::size_t n = level_set ? 3 : 20;  // level sets: E_M is the numerical graph-coordinate route
+  rbsm::Rng rng(11);
+  RowMat X(n, D), Z(n, D);
+  for (std::size_t i = 0; i < n; ++i) {
+    Vec g(D);
+    for (int a = 0; a < D; ++a) g[a] = rng.normal();
+    X.row(i) = (M->sample_uniform(rng) + 0.2 * M->reach() * g / std::sqrt(D)).transpose();
+    Z.row(i) = M->project(X.row(i).transpose()).transpose();
+  }
+  RowMat P(n, D);
+  project_rows(*M, X.data(), 0, n, P.data());
+  for (std::size_t i = 0; i < n; ++i) {
+    const double err = (P.row(i) - Z.row(i)).cwiseAbs().maxCoeff();
+    if (level_set)
+      EXPECT_EQ(err, 0.0) << GetParam();
+    else
+      EXPECT_LT(err, 1e-15 * std::max(1.0, X.row(i).cwiseAbs().maxCoeff())) << GetParam();
+  }
+  struct Case {
+    double* LocalRows::*slot;
+    int rows, cols;
+    std::function<Mat(const Vec&)> f;
+  };
+  const std::vector<Case> cases = {
+      {&LocalRows::tangent, D, d, [&](const Vec& z) { return M->tangent_frame(z); }},
+      {&LocalRows::normal, D, k, [&](const Vec& z) { return M->normal_frame(z); }},
+      {&LocalRows::P_T, D, D, [&](const Vec& z) { return M->tangent_projector(z); }},
+      {&LocalRows::P_N, D, D, [&](const Vec& z) { return M->normal_projector(z); }},
+      {&LocalRows::H, D, 1, [&](const Vec& z) { return Mat(M->mean_curvature(z)); }},
+      {&LocalRows::W_H, D, D, [&](const Vec& z) { return M->weingarten_mean(z); }},
+      {&LocalRows::ricci, D, D, [&](const Vec& z) { return M->ricci(z); }},
+      {&LocalRows::K, D, D, [&](const Vec& z) { return M->correction_operator(z); }},
+      {&LocalRows::scalar, 1, 1, [&](const Vec& z) { return Mat::Constant(1, 1, M->scalar_curvature(z)); }},
+      {&LocalRows::drift, D, 1, [&](const Vec& z) { return Mat(M->geometric_drift(z)); }},
+  };
+  for (const Case& c : cases) {
+    const std::size_t len = static_cast<std::size_t>(c.rows) * c.cols;
+    std::vector<double> buf(n * len + 1, -7.0);  // one sentinel past the end
+    LocalRows out;
+    out.*c.slot = buf.data();
+    local_rows(*M, Z.data(), 0, n, false, out);
+    EXPECT_EQ(buf.back(), -7.0) << GetParam();
+    for (std::size_t i = 0; i < n; ++i) {
+      const Mat ref = c.f(Z.row(i).transpose());
+      const Mat got = at(buf, i, c.rows, c.cols);
+      const double scale = std::max(1.0, ref.cwiseAbs().maxCoeff());
+      EXPECT_LT((got - ref).cwiseAbs().maxCoeff(), 1e-12 * scale) << GetParam() << " row " << i << " output " << len;
+    }
+  }
+}
 
 // The closed-form projections of so3 (polar decomposition) and ellipsoids (Newton on the multiplier) agree
 // with LevelSetManifold::project near M, inside and outside, and far from it (up to and beyond the reach).
