@@ -46,7 +46,7 @@ ScoreField TimeScoreModel::at_time(double t) const {
   const nn::ScoreFn s = score;
   f.score = [s, t](const torch::Tensor& x) { return s(x, torch::full({x.size(0)}, t, x.options())); };
   f.dim = dim;
-  f.sigma = sde.sigma(t);
+  f.sigma = sigma(t);
   f.description = description + " at t=" + std::to_string(t);
   return f;
 }
@@ -81,7 +81,7 @@ int singular_value_lid(const TimeScoreModel& model, const torch::Tensor& x0, con
                        Eigen::VectorXd* singular_values) {
   options.validate();
   const auto field = model.at_time(options.t);
-  const auto x = model.sde.alpha(options.t) * as_point(model, x0);
+  const auto x = model.alpha(options.t) * as_point(model, x0);
   const auto J = score_jacobian(field, x, JacobianOptions{}.with_chunk(options.chunk));
   const Eigen::VectorXd s = singular_values_descending(J).reverse();  // ascending, as the document orders them
   if (singular_values) *singular_values = s;
@@ -108,7 +108,7 @@ int normal_bundle_lid(const TimeScoreModel& model, const torch::Tensor& x0, cons
   const std::int64_t D = model.dim;
   const std::int64_t K = options.normal_samples > 0 ? options.normal_samples : 4 * D;
   const auto field = model.at_time(options.t);
-  const auto center = model.sde.alpha(options.t) * as_point(model, x0);
+  const auto center = model.alpha(options.t) * as_point(model, x0);
   const auto eps = fill_normal(K, D, rng).to(model.dtype);
   torch::NoGradGuard no_grad;
   auto S = torch::empty({K, D}, center.options());
@@ -151,9 +151,9 @@ double score_divergence(const TimeScoreModel& model, const torch::Tensor& x, dou
 
 FlipdParts flipd_lid(const TimeScoreModel& model, const torch::Tensor& x0, const LidOptions& options, Rng& rng) {
   options.validate();
-  const auto x = model.sde.alpha(options.t) * as_point(model, x0);
+  const auto x = model.alpha(options.t) * as_point(model, x0);
   FlipdParts f;
-  const double sigma = model.sde.sigma(options.t);
+  const double sigma = model.sigma(options.t);
   f.sigma2 = sigma * sigma;
   {
     torch::NoGradGuard no_grad;

@@ -22,6 +22,7 @@
 /// Also here: the exact VP score of N(0, I_d) on a d-dimensional subspace (closed-form answers for the
 /// tests: all three methods return d at small t; FLIPD = d - sigma_t^2 (d - alpha_t^2 |x_0|^2)).
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <Eigen/Dense>
@@ -41,6 +42,11 @@ struct TimeScoreModel {
   std::int64_t dim = 0;                   ///< D
   torch::ScalarType dtype = torch::kFloat32;  ///< dtype the score takes
   std::string description;
+  /// Schedules other than `sde` (a variance-exploding TorchScript model: alpha_t = 1): when set, these
+  /// give alpha_t and sigma_t instead of sde's. Every estimator reads the schedule through alpha() / sigma().
+  std::function<double(double)> alpha_of, sigma_of;
+  double alpha(double t) const { return alpha_of ? alpha_of(t) : sde.alpha(t); }
+  double sigma(double t) const { return sigma_of ? sigma_of(t) : sde.sigma(t); }
   /// The field x -> s(x, t) at one time, with sigma = sigma_t (for the anatomy routines).
   ScoreField at_time(double t) const;
 };
