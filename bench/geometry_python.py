@@ -7,7 +7,17 @@ point (P_T, P_N, H, W_H, Ric#, K, scalar curvature): rbsm's M.local(X) (one call
 against geometry_numpy's vectorised local(X). Wall-clock, best of 5; NumPy's BLAS pinned to one thread.
 rbsm runs with threads=1 (the like-for-like ratio) and with every core.
 
-Usage: /usr/bin/python3 bench/geometry_python.py [--points N]   (PYTHONPATH=build/python for a fresh build)
+Also printed: the bytes of output per point and the rate they are written at (GB/s of the arrays returned:
+NumPy's 8, rbsm's 10 — rbsm returns the tangent and normal frames as well), and, with --operators, each
+batched per-operator method (M.project, M.tangent_projector, ...) against the per-point library loop it
+replaced (M._per_point), both rbsm, one thread.
+
+Page faults: fresh output memory costs both sides about as much as computing it. glibc returns freed blocks
+above its trim threshold to the kernel, so each call faults its outputs in again (zeroed by the kernel); to
+see the rates without that, run with
+  GLIBC_TUNABLES=glibc.malloc.trim_threshold=4294967296:glibc.malloc.mmap_threshold=4294967296
+
+Usage: /usr/bin/python3 bench/geometry_python.py [--points N] [--operators]   (PYTHONPATH=build/python)
 """
 import argparse
 import os
@@ -33,11 +43,13 @@ def best_of(f, repeats=5):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--points", type=int, default=4096)
+    ap.add_argument("--operators", action="store_true", help="also time the per-operator methods")
     args = ap.parse_args()
     rng = np.random.default_rng(7)
     cores = os.cpu_count()
     print(f"# {args.points} points, load average {os.getloadavg()[0]:.2f} on {cores} cores, rbsm {rbsm.__file__}")
-    print(f"{'manifold':<22}{'numpy pts/s':>13}{'rbsm 1 thr':>13}{'ratio':>8}{f'rbsm {cores} thr':>13}{'ratio':>8}")
+    print(f"{'manifold':<22}{'numpy pts/s':>13}{'rbsm 1 thr':>13}{'ratio':>8}{f'rbsm {cores} thr':>13}{'ratio':>8}"
+          f"{'np B/pt':>9}{'np GB/s':>9}{'rbsm B/pt':>10}{'GB/s 1thr':>10}")
     for spec, local in ref.MODELS.items():
         z, reach = ref.samples(spec, args.points, rng)
         x = z + 0.1 * reach * rng.standard_normal(z.shape) / np.sqrt(z.shape[1])
@@ -51,8 +63,33 @@ def main():
         t_1 = best_of(lambda: M.local(x, threads=1))
         t_all = best_of(lambda: M.local(x, threads=0))
         n = args.points
-        print(f"{spec:<22}{n / t_np:13.0f}{n / t_1:13.0f}{t_np / t_1:8.2f}{n / t_all:13.0f}{t_np / t_all:8.2f}")
+        b_np = sum(a.nbytes for a in local(x[:1])) * 1.0
+        b_rbsm = sum(a.nbytes for a in M.local(x[:2]).values()) / 2.0
+        print(f"{spec:<22}{n / t_np:13.0f}{n / t_1:13.0f}{t_np / t_1:8.2f}{n / t_all:13.0f}{t_np / t_all:8.2f}"
+              f"{b_np:9.0f}{b_np * n / t_np / 1e9:9.2f}{b_rbsm:10.0f}{b_rbsm * n / t_1 / 1e9:10.2f}")
     print(f"# load average after: {os.getloadavg()[0]:.2f}")
+    if args.operators:
+        operators(args.points, rng)
+
+
+def operators(n, rng):
+    """Each batched per-operator method against the per-point library loop (M._per_point), 1 thread."""
+    names = ["project", "tangent_projector", "ricci", "correction_operator", "mean_curvature", "geometric_drift"]
+    print(f"# per-operator methods, {n} points, 1 thread: points/s batched (per-point loop), ratio")
+    print(f"{'manifold':<22}" + "".join(f"{op:>26}" for op in names))
+    for spec in ref.MODELS:
+        M = rbsm.manifold(spec)
+        z, reach = ref.samples(spec, n, rng)
+        x = z + 0.1 * reach * rng.standard_normal(z.shape) / np.sqrt(z.shape[1])
+        Z = M.project(x)
+        cells = []
+        for op in names:
+            m = n if op != "geometric_drift" or not spec.startswith(("so3", "ellipsoid")) else 16  # numerical E_M
+            A = (x if op == "project" else Z)[:m]
+            t_b = best_of(lambda: getattr(M, op)(A, threads=1), 3)
+            t_p = best_of(lambda: M._per_point(op, A, threads=1), 3)
+            cells.append(f"{m / t_b:11.3g} ({m / t_p:9.3g}) {t_p / t_b:4.0f}x")
+        print(f"{spec:<22}" + "".join(f"{c:>26}" for c in cells))
 
 
 if __name__ == "__main__":

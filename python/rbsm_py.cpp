@@ -92,9 +92,12 @@ InputRows to_rows(const pb::handle& X, int cols, const char* name) {
 }
 
 /// The output arrays of one geometry call, allocated as one block (each array 64-byte aligned) that the arrays
-/// share through a capsule (the block is freed with the last of them). A block of 2 MiB or more is 2 MiB
-/// aligned and marked MADV_HUGEPAGE, so fresh memory is faulted in 2 MiB pages instead of 4 KiB ones (numpy
-/// does the same for its own arrays from 4 MiB on); the first touch happens in the rows' threads.
+/// share through a capsule (the block is freed with the last of them). One block of the same size per call
+/// lets malloc reuse it from call to call without returning it to the kernel (glibc trims freed memory above
+/// twice the largest block it has unmapped, which ten separate arrays exceed), and in a block of 4 MiB or more
+/// the whole 2 MiB pages are marked MADV_HUGEPAGE, so memory that is fresh after all is faulted in 2 MiB pages
+/// instead of 4 KiB ones (numpy does the same for its arrays from 4 MiB on). The first touch happens in the
+/// rows' threads.
 std::vector<pb::array_t<double>> output_block(const std::vector<std::vector<pb::ssize_t>>& shapes) {
   constexpr std::size_t kAlign = 8, kHuge = std::size_t{2} << 20;  // kAlign doubles = 64 bytes
   std::vector<std::size_t> offsets;
@@ -106,12 +109,15 @@ std::vector<pb::array_t<double>> output_block(const std::vector<std::vector<pb::
     total += (n + kAlign - 1) / kAlign * kAlign;
   }
   const std::size_t bytes = std::max<std::size_t>(total * sizeof(double), 64);
-  const bool huge = bytes >= kHuge;
-  const std::size_t align = huge ? kHuge : 64, size = (bytes + align - 1) / align * align;
-  void* p = std::aligned_alloc(align, size);
+  const std::size_t size = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, size);
   if (!p) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
-  if (huge) madvise(p, size, MADV_HUGEPAGE);  // advice only: no error if THP is off
+  if (size >= 2 * kHuge) {  // advice only (no error if THP is off): the whole 2 MiB pages inside the block
+    const auto first = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) / kHuge * kHuge;
+    const auto last = (reinterpret_cast<std::uintptr_t>(p) + size) / kHuge * kHuge;
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+  }
 #endif
   const pb::capsule owner(p, [](void* q) { std::free(q); });
   std::vector<pb::array_t<double>> out;

@@ -53,6 +53,11 @@ inline void scaled_tangent_projector(double* dst, const double* v, int D, double
   }
 }
 
+/// Rows are done in chunks of kChunk: first the few scalars of each point (a short dependent chain of
+/// divisions and square roots per point, which the CPU overlaps across the points of a chunk), then the
+/// output rows. A chunk with a bad row (NaN, the focal set) throws the first bad row's error.
+constexpr std::size_t kChunk = 64;
+
 /// S^d: z = x / |x| (scaled by the largest coordinate first, as Sphere::project), u = z / |z| (z itself
 /// when projected), the Householder frame of Sphere::tangent_frame, P_T = I - u u^T, P_N = u u^T, H = -d u,
 /// W_H = d P_T, Ric# = (d - 1) P_T, K = (1 - d/2) P_T, E_M = 0. DC: D at compile time (0: runtime).
@@ -60,69 +65,79 @@ template <int DC>
 void sphere_rows(const Sphere& M, const double* X, std::size_t begin, std::size_t end, bool project, const LocalRows& o) {
   const int D = DC > 0 ? DC : M.ambient_dim(), d = D - 1;
   const std::size_t DD = static_cast<std::size_t>(D) * D;
-  std::array<double, (DC > 0 ? DC : 1)> vfix{};
-  std::vector<double> vdyn(DC > 0 ? 0 : D);
-  double* v = DC > 0 ? vfix.data() : vdyn.data();
+  std::vector<double> V(kChunk * static_cast<std::size_t>(D));  // the unit vectors u of a chunk
   const bool frame = wants_frame(o) || o.H || o.W_H || o.ricci || o.K;
-  for (std::size_t i = begin; i < end; ++i) {
-    const double* x = X + i * D;
-    if (!project) check_finite(M, x, D);
-    double s = 0;
-    bool finite = true;
-    for (int a = 0; a < D; ++a) {
-      finite = finite && std::isfinite(x[a]);
-      s = std::max(s, std::abs(x[a]));
-    }
-    double n2 = 0;
-    for (int a = 0; a < D; ++a) n2 += (x[a] / s) * (x[a] / s);
-    const double n = std::sqrt(n2);
-    if (!finite || !(s > 0.0) || s * std::sqrt(static_cast<double>(D)) <= kFocalTolerance || s * n <= kFocalTolerance)
-      M.project(Eigen::Map<const Vec>(x, D));  // throws the library's message
-    if (project) {
-      const double inv_n = 1.0 / n;
-      for (int a = 0; a < D; ++a) v[a] = (x[a] / s) * inv_n;
-    } else {
-      double zn = 0;  // u = z / |z| as the per-point operators' z.normalized()
-      for (int a = 0; a < D; ++a) zn += x[a] * x[a];
-      zn = std::sqrt(zn);
-      for (int a = 0; a < D; ++a) v[a] = x[a] / zn;
-    }
-    if (o.z) {
-      double* z = o.z + i * D;
-      for (int a = 0; a < D; ++a) z[a] = project ? v[a] : x[a];
-    }
-    if (o.scalar) o.scalar[i] = static_cast<double>(d) * (d - 1);
-    if (o.drift)
-      for (int a = 0; a < D; ++a) o.drift[i * D + a] = 0.0;
-    if (!frame) continue;
-    if (o.normal)
-      for (int a = 0; a < D; ++a) o.normal[i * D + a] = v[a];
-    if (o.H)
-      for (int a = 0; a < D; ++a) o.H[i * D + a] = -d * v[a];
-    if (o.tangent) {
-      // Householder: Q = I - 2 w w^T / |w|^2, w = u + sign(u_1) e_1; the tangent frame is Q's columns 2..D.
-      const double sign = v[0] >= 0 ? 1.0 : -1.0;
-      const double w0 = v[0] + sign;
-      double wsq = w0 * w0;
-      for (int a = 1; a < D; ++a) wsq += v[a] * v[a];
-      const double f = 2.0 / wsq;
-      double* E = o.tangent + i * D * d;
+  for (std::size_t c0 = begin; c0 < end; c0 += kChunk) {
+    const std::size_t c1 = std::min(end, c0 + kChunk);
+    bool bad = false;
+    for (std::size_t i = c0; i < c1; ++i) {
+      const double* x = X + i * D;
+      double* v = V.data() + (i - c0) * D;
+      double s = 0;
+      bool finite = true;
       for (int a = 0; a < D; ++a) {
-        const double fwa = f * (a == 0 ? w0 : v[a]);
-        double* row = E + a * d;
-        for (int c = 1; c < D; ++c) row[c - 1] = -(fwa * v[c]);
-        if (a > 0) row[a - 1] = 1.0 - fwa * v[a];
+        finite = finite && std::isfinite(x[a]);
+        s = std::max(s, std::abs(x[a]));
+      }
+      double n2 = 0;
+      for (int a = 0; a < D; ++a) n2 += (x[a] / s) * (x[a] / s);
+      const double n = std::sqrt(n2);
+      bad = bad || !finite || !(s > 0.0) || s * std::sqrt(static_cast<double>(D)) <= kFocalTolerance || s * n <= kFocalTolerance;
+      if (project) {
+        const double inv_n = 1.0 / n;
+        for (int a = 0; a < D; ++a) v[a] = (x[a] / s) * inv_n;
+      } else {
+        double zn = 0;  // u = z / |z| as the per-point operators' z.normalized()
+        for (int a = 0; a < D; ++a) zn += x[a] * x[a];
+        zn = std::sqrt(zn);
+        for (int a = 0; a < D; ++a) v[a] = x[a] / zn;
       }
     }
-    if (o.P_N) {
-      double* PN = o.P_N + i * DD;
-      for (int a = 0; a < D; ++a)
-        for (int b = 0; b < D; ++b) PN[a * D + b] = v[a] * v[b];
+    if (bad)
+      for (std::size_t i = c0; i < c1; ++i) {
+        if (!project) check_finite(M, X + i * D, D);
+        M.project(Eigen::Map<const Vec>(X + i * D, D));  // throws the library's message at the first bad row
+      }
+    for (std::size_t i = c0; i < c1; ++i) {
+      const double* x = X + i * D;
+      const double* v = V.data() + (i - c0) * D;
+      if (o.z) {
+        double* z = o.z + i * D;
+        for (int a = 0; a < D; ++a) z[a] = project ? v[a] : x[a];
+      }
+      if (o.scalar) o.scalar[i] = static_cast<double>(d) * (d - 1);
+      if (o.drift)
+        for (int a = 0; a < D; ++a) o.drift[i * D + a] = 0.0;
+      if (!frame) continue;
+      if (o.normal)
+        for (int a = 0; a < D; ++a) o.normal[i * D + a] = v[a];
+      if (o.H)
+        for (int a = 0; a < D; ++a) o.H[i * D + a] = -d * v[a];
+      if (o.tangent) {
+        // Householder: Q = I - 2 w w^T / |w|^2, w = u + sign(u_1) e_1; the tangent frame is Q's columns 2..D.
+        const double sign = v[0] >= 0 ? 1.0 : -1.0;
+        const double w0 = v[0] + sign;
+        double wsq = w0 * w0;
+        for (int a = 1; a < D; ++a) wsq += v[a] * v[a];
+        const double f = 2.0 / wsq;
+        double* E = o.tangent + i * D * d;
+        for (int a = 0; a < D; ++a) {
+          const double fwa = f * (a == 0 ? w0 : v[a]);
+          double* row = E + a * d;
+          for (int c = 1; c < D; ++c) row[c - 1] = -(fwa * v[c]);
+          if (a > 0) row[a - 1] = 1.0 - fwa * v[a];
+        }
+      }
+      if (o.P_N) {
+        double* PN = o.P_N + i * DD;
+        for (int a = 0; a < D; ++a)
+          for (int b = 0; b < D; ++b) PN[a * D + b] = v[a] * v[b];
+      }
+      if (o.P_T) scaled_tangent_projector<DC>(o.P_T + i * DD, v, D, 1.0);
+      if (o.W_H) scaled_tangent_projector<DC>(o.W_H + i * DD, v, D, static_cast<double>(d));
+      if (o.ricci) scaled_tangent_projector<DC>(o.ricci + i * DD, v, D, static_cast<double>(d - 1));
+      if (o.K) scaled_tangent_projector<DC>(o.K + i * DD, v, D, 1.0 - 0.5 * d);
     }
-    if (o.P_T) scaled_tangent_projector<DC>(o.P_T + i * DD, v, D, 1.0);
-    if (o.W_H) scaled_tangent_projector<DC>(o.W_H + i * DD, v, D, static_cast<double>(d));
-    if (o.ricci) scaled_tangent_projector<DC>(o.ricci + i * DD, v, D, static_cast<double>(d - 1));
-    if (o.K) scaled_tangent_projector<DC>(o.K + i * DD, v, D, 1.0 - 0.5 * d);
   }
 }
 
@@ -135,61 +150,82 @@ void sphere_rows(const Sphere& M, const double* X, std::size_t begin, std::size_
 void torus_rows(const TorusOfRevolution& M, const double* X, std::size_t begin, std::size_t end, bool project,
                 const LocalRows& o) {
   const double R = M.R(), r = M.r(), inv_r = 1.0 / r;
-  for (std::size_t i = begin; i < end; ++i) {
-    const double* x = X + i * 3;
-    if (!project) check_finite(M, x, 3);
-    const double rho2 = x[0] * x[0] + x[1] * x[1];  // hypot's scaling only where the squares leave the normal range
-    const double rho = rho2 > 1e-290 && rho2 < 1e300 ? std::sqrt(rho2) : std::hypot(x[0], x[1]);
-    const double inv_rho = 1.0 / rho;
-    const double c2 = x[0] * inv_rho, s2 = x[1] * inv_rho;
-    const double q0 = x[0] - R * c2, q1 = x[1] - R * s2, q2 = x[2];
-    const double dq = std::sqrt(q0 * q0 + q1 * q1 + q2 * q2);
-    if (!std::isfinite(x[0]) || !std::isfinite(x[1]) || !std::isfinite(x[2]) || !(rho > kFocalTolerance * R) ||
-        !(dq > kFocalTolerance * r))
-      M.project(Eigen::Map<const Vec>(x, 3));  // throws the library's message
-    const double inv_dq = 1.0 / dq;
-    const double n[3] = {q0 * inv_dq, q1 * inv_dq, q2 * inv_dq};
-    if (o.z) {
-      double* z = o.z + i * 3;
-      for (int a = 0; a < 3; ++a) z[a] = project ? R * (a == 0 ? c2 : a == 1 ? s2 : 0.0) + r * n[a] : x[a];
+  // per point of a chunk: cos/sin of both angles, the normal's third entry and 1 / (R + r c1)
+  double C2[kChunk], S2[kChunk], C1[kChunk], S1[kChunk], IRT[kChunk], N2[kChunk];
+  for (std::size_t c0 = begin; c0 < end; c0 += kChunk) {
+    const std::size_t cend = std::min(end, c0 + kChunk);
+    bool bad = false;
+    for (std::size_t i = c0; i < cend; ++i) {
+      const double* x = X + i * 3;
+      const std::size_t j = i - c0;
+      const double rho2 = x[0] * x[0] + x[1] * x[1];  // hypot's scaling only where the squares leave the normal range
+      const double rho = rho2 > 1e-290 && rho2 < 1e300 ? std::sqrt(rho2) : std::hypot(x[0], x[1]);
+      const double inv_rho = 1.0 / rho;
+      const double c2 = x[0] * inv_rho, s2 = x[1] * inv_rho;
+      const double q0 = x[0] - R * c2, q1 = x[1] - R * s2, q2 = x[2];
+      const double dq = std::sqrt(q0 * q0 + q1 * q1 + q2 * q2);
+      bad = bad || !std::isfinite(x[0]) || !std::isfinite(x[1]) || !std::isfinite(x[2]) || !(rho > kFocalTolerance * R) ||
+            !(dq > kFocalTolerance * r);
+      const double inv_dq = 1.0 / dq;
+      C2[j] = c2, S2[j] = s2;
+      C1[j] = (rho - R) * inv_dq, S1[j] = q2 * inv_dq, N2[j] = q2 * inv_dq;
+      IRT[j] = 1.0 / (R + r * C1[j]);
     }
-    const double c1 = (rho - R) * inv_dq, s1 = q2 * inv_dq;
-    const double e1[3] = {-s1 * c2, -s1 * s2, c1}, e2[3] = {-s2, c2, 0.0};
-    const double rt = R + r * c1, inv_rt = 1.0 / rt;
-    const double k1 = c1 * inv_rt, k2 = inv_r, KG = k1 * k2;
-    if (o.tangent) {
-      double* E = o.tangent + i * 6;
-      for (int a = 0; a < 3; ++a) {
-        E[a * 2] = e1[a];
-        E[a * 2 + 1] = e2[a];
+    if (bad)
+      for (std::size_t i = c0; i < cend; ++i) {
+        const double* x = X + i * 3;
+        if (!project) check_finite(M, x, 3);
+        const double rho = std::hypot(x[0], x[1]);
+        const double q[3] = {x[0] - R * x[0] / rho, x[1] - R * x[1] / rho, x[2]};
+        if (!std::isfinite(x[0]) || !std::isfinite(x[1]) || !std::isfinite(x[2]) || !(rho > kFocalTolerance * R) ||
+            !(std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2]) > kFocalTolerance * r))
+          M.project(Eigen::Map<const Vec>(x, 3));  // throws the library's message at the first bad row
       }
-    }
-    if (o.normal)
-      for (int a = 0; a < 3; ++a) o.normal[i * 3 + a] = n[a];
-    if (o.H)
-      for (int a = 0; a < 3; ++a) o.H[i * 3 + a] = -(k1 + k2) * n[a];
-    if (o.scalar) o.scalar[i] = 2.0 * KG;
-    if (o.drift) {
-      const double g = 0.5 * k1 * (-R * s1 * inv_rt * inv_rt) * inv_r;
-      for (int a = 0; a < 3; ++a) o.drift[i * 3 + a] = g * e1[a];
-    }
-    const double h = k1 + k2;  // <H, n> = -(k1 + k2): W_H = (k1 + k2)(k2 e1 e1^T + k1 e2 e2^T)
-    double E1[9], E2[9];
-    for (int a = 0; a < 3; ++a)
-      for (int b = 0; b < 3; ++b) {
-        E1[a * 3 + b] = e1[a] * e1[b];
-        E2[a * 3 + b] = e2[a] * e2[b];
+    for (std::size_t i = c0; i < cend; ++i) {
+      const double* x = X + i * 3;
+      const std::size_t j = i - c0;
+      const double c2 = C2[j], s2 = S2[j], c1 = C1[j], s1 = S1[j], inv_rt = IRT[j];
+      const double n[3] = {c1 * c2, c1 * s2, N2[j]};
+      if (o.z) {
+        double* z = o.z + i * 3;
+        for (int a = 0; a < 3; ++a) z[a] = project ? R * (a == 0 ? c2 : a == 1 ? s2 : 0.0) + r * n[a] : x[a];
       }
-    if (o.P_T)
-      for (int j = 0; j < 9; ++j) o.P_T[i * 9 + j] = E1[j] + E2[j];
-    if (o.P_N)
-      for (int j = 0; j < 9; ++j) o.P_N[i * 9 + j] = (j % 4 == 0 ? 1.0 : 0.0) - (E1[j] + E2[j]);
-    if (o.W_H)
-      for (int j = 0; j < 9; ++j) o.W_H[i * 9 + j] = h * (k2 * E1[j] + k1 * E2[j]);
-    if (o.ricci)
-      for (int j = 0; j < 9; ++j) o.ricci[i * 9 + j] = KG * (E1[j] + E2[j]);
-    if (o.K)
-      for (int j = 0; j < 9; ++j) o.K[i * 9 + j] = 0.5 * (h * (k2 * E1[j] + k1 * E2[j])) - KG * (E1[j] + E2[j]);
+      const double e1[3] = {-s1 * c2, -s1 * s2, c1}, e2[3] = {-s2, c2, 0.0};
+      const double k1 = c1 * inv_rt, k2 = inv_r, KG = k1 * k2;
+      if (o.tangent) {
+        double* E = o.tangent + i * 6;
+        for (int a = 0; a < 3; ++a) {
+          E[a * 2] = e1[a];
+          E[a * 2 + 1] = e2[a];
+        }
+      }
+      if (o.normal)
+        for (int a = 0; a < 3; ++a) o.normal[i * 3 + a] = n[a];
+      if (o.H)
+        for (int a = 0; a < 3; ++a) o.H[i * 3 + a] = -(k1 + k2) * n[a];
+      if (o.scalar) o.scalar[i] = 2.0 * KG;
+      if (o.drift) {
+        const double g = 0.5 * k1 * (-R * s1 * inv_rt * inv_rt) * inv_r;
+        for (int a = 0; a < 3; ++a) o.drift[i * 3 + a] = g * e1[a];
+      }
+      const double h = k1 + k2;  // <H, n> = -(k1 + k2): W_H = (k1 + k2)(k2 e1 e1^T + k1 e2 e2^T)
+      double E1[9], E2[9];
+      for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < 3; ++b) {
+          E1[a * 3 + b] = e1[a] * e1[b];
+          E2[a * 3 + b] = e2[a] * e2[b];
+        }
+      if (o.P_T)
+        for (int m = 0; m < 9; ++m) o.P_T[i * 9 + m] = E1[m] + E2[m];
+      if (o.P_N)
+        for (int m = 0; m < 9; ++m) o.P_N[i * 9 + m] = (m % 4 == 0 ? 1.0 : 0.0) - (E1[m] + E2[m]);
+      if (o.W_H)
+        for (int m = 0; m < 9; ++m) o.W_H[i * 9 + m] = h * (k2 * E1[m] + k1 * E2[m]);
+      if (o.ricci)
+        for (int m = 0; m < 9; ++m) o.ricci[i * 9 + m] = KG * (E1[m] + E2[m]);
+      if (o.K)
+        for (int m = 0; m < 9; ++m) o.K[i * 9 + m] = 0.5 * (h * (k2 * E1[m] + k1 * E2[m])) - KG * (E1[m] + E2[m]);
+    }
   }
 }
 

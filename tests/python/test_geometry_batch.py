@@ -90,7 +90,7 @@ def test_threads_single_points_and_layouts(spec):
 
 def test_local_outputs_are_separate_writable_arrays():
     M = rbsm.manifold("sphere:10")
-    g = M.local(near(M, 4096, seed=6))  # large enough for one 2 MiB-aligned block
+    g = M.local(near(M, 4096, seed=6))  # a 24 MB block (MADV_HUGEPAGE on its whole 2 MiB pages)
     arrays = list(g.values())
     for a in arrays:
         assert a.flags.writeable and a.flags.c_contiguous and a.dtype == np.float64
