@@ -9,7 +9,8 @@
 #include "rbsm/fit/fit.hpp"
 #include "rbsm/nn/checkpoint.hpp"
 #include "rbsm/random.hpp"
-#include "rbsm/sampling/langevin.hpp"
+#include "rbsm/parallel.hpp"
+#include "rbsm/sampling/ziggurat.hpp"
 
 namespace rbsm::fit {
 
@@ -138,6 +139,24 @@ Vec FitModel::energy(const Mat& Z, double sigma, dsm::Correction correction) {
   return out;
 }
 
+void FitModel::energy_and_score(const Mat& Z, double sigma, Vec& energy, Mat& score) {
+  if (options_.net.parametrisation != Parametrisation::energy)
+    throw InvalidArgument("a vector model has no energy (and no density): fit with --parametrisation energy");
+  if (!(sigma > 0) || !std::isfinite(sigma)) throw InvalidArgument("energy: sigma must be > 0 and finite");
+  energy.resize(Z.rows());
+  score.resize(Z.rows(), Z.cols());
+  for (Eigen::Index i0 = 0; i0 < Z.rows(); i0 += kChunk) {
+    const Eigen::Index nb = std::min(kChunk, Z.rows() - i0);
+    const Mat Zb = Z.middleRows(i0, nb);
+    torch::Tensor x = detail::to_tensor(Zb).requires_grad_(true);
+    const torch::Tensor E = net_->forward(x, torch::full({nb}, sigma, torch::kFloat64));
+    const torch::Tensor g = torch::autograd::grad({E.sum()}, {x})[0];
+    const torch::Tensor s = torch::bmm(detail::projectors(*manifold_, Zb), g.unsqueeze(2)).squeeze(2);
+    energy.segment(i0, nb) = to_mat(E).col(0);
+    score.middleRows(i0, nb) = to_mat(s);
+  }
+}
+
 ModelDensity model_density(FitModel& model, double sigma, dsm::Correction correction,
                            const numerics::CubatureOptions& cubature) {
   ModelDensity d;
@@ -172,6 +191,89 @@ ModelDensity choose_sigma_eval(FitModel& model, const Mat& val, dsm::Correction 
     if (on_candidate) on_candidate(k + 1, cand.size());
   }
   return best;
+}
+
+namespace {
+/// The reverse move in given frames: w = E_y a with E_z^T (y + E_y a - z) = 0 (y + w - z normal at z).
+Vec inverse_in_frames(const Mat& Ey, const Mat& Ez, const Vec& y, const Vec& z) {
+  return Ey * (Ez.transpose() * Ey).fullPivLu().solve(Ez.transpose() * (z - y));
+}
+/// log |det(I - E_y^T W_n E_y)|, the curvature part of the projection's Jacobian at y + n (n normal at y).
+double curvature_log_factor(const geometry::Manifold& M, const Vec& y, const Mat& Ey, const Vec& n) {
+  const int d = M.dim();
+  return std::log(std::abs((Mat::Identity(d, d) - Ey.transpose() * M.weingarten(y, n) * Ey).determinant()));
+}
+}  // namespace
+
+SampleResult mala_batched(const geometry::Manifold& M, const BatchedLogTarget& target, const Mat& initial,
+                          std::int64_t steps, double h, std::uint64_t seed, int threads,
+                          const std::function<void(std::int64_t)>& on_step) {
+  const int D = M.ambient_dim();
+  const Eigen::Index n = initial.rows();
+  if (n < 1 || initial.cols() != D) throw InvalidArgument("mala: initial states must be chains x D with chains >= 1");
+  if (steps < 0) throw InvalidArgument("mala: steps must be >= 0");
+  if (!(h > 0) || !std::isfinite(h)) throw InvalidArgument("mala: the step size must be > 0 and finite");
+  const double s = std::sqrt(2.0 * h);
+  std::vector<Rng> rngs;
+  rngs.reserve(static_cast<std::size_t>(n));
+  for (Eigen::Index c = 0; c < n; ++c) rngs.emplace_back(seed, static_cast<std::uint64_t>(c));
+  Mat Z = initial, B, Y(n, D), W(n, D), B1;
+  Vec logp, logp1, partial(n);
+  std::vector<char> ok(static_cast<std::size_t>(n));
+  target(Z, logp, B);
+  std::vector<long long> accepted(static_cast<std::size_t>(n), 0);
+  for (std::int64_t k = 0; k < steps; ++k) {
+    // 1. per chain: the noise, the proposal, its reverse move and the terms of log alpha that need no model
+    parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t ci) {
+      const auto c = static_cast<Eigen::Index>(ci);
+      Vec xi(D);
+      for (int j = 0; j < D; ++j) xi[j] = sampling::fast_normal(rngs[ci]);
+      const Vec z = Z.row(c).transpose(), b = B.row(c).transpose();
+      const Mat Ez = M.tangent_frame(z);
+      const Vec v = h * b + s * (Ez * (Ez.transpose() * xi));
+      ok[ci] = 0;
+      Y.row(c) = Z.row(c);
+      try {
+        const Vec x = z + v, y = M.project(x);
+        const Mat Ey = M.tangent_frame(y);
+        const Vec w = inverse_in_frames(Ey, Ez, y, z);
+        if ((M.project(y + w) - z).norm() < 1e-9) {  // z must be the nearest point of y + w
+          // log J_z(v) - log J_y(w) (their |det(E_y^T E_z)| factors cancel) + the forward kernel's exponent
+          partial[c] = (v - h * b).squaredNorm() / (4.0 * h) - curvature_log_factor(M, y, Ey, x - y) +
+                       curvature_log_factor(M, z, Ez, y + w - z);
+          ok[ci] = std::isfinite(partial[c]);
+          Y.row(c) = y.transpose();
+          W.row(c) = w.transpose();
+        }
+      } catch (const GeometryError&) {
+        // the proposal left the reach of M (no nearest point): rejected
+      }
+    }, /*grain=*/64);
+    // 2. the model at every proposal, batched
+    target(Y, logp1, B1);
+    // 3. per chain: accept or reject
+    parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t ci) {
+      const auto c = static_cast<Eigen::Index>(ci);
+      if (!ok[ci]) return;
+      const double log_alpha =
+          logp1[c] - logp[c] - (W.row(c) - h * B1.row(c)).squaredNorm() / (4.0 * h) + partial[c];
+      if (!std::isfinite(log_alpha)) return;
+      if (log_alpha >= 0.0 || std::log(rngs[ci].uniform_open()) < log_alpha) {
+        Z.row(c) = Y.row(c);
+        B.row(c) = B1.row(c);
+        logp[c] = logp1[c];
+        ++accepted[ci];
+      }
+    }, /*grain=*/64);
+    if (on_step) on_step(k + 1);
+  }
+  if (!Z.allFinite()) throw NumericalError("mala: non-finite states (use a smaller step)");
+  SampleResult r;
+  r.samples = Z;
+  long long acc = 0;
+  for (long long a : accepted) acc += a;
+  r.acceptance_rate = steps > 0 ? static_cast<double>(acc) / (static_cast<double>(n) * static_cast<double>(steps)) : 1.0;
+  return r;
 }
 
 SampleResult sample_model(FitModel& model, const SampleOptions& o,
@@ -213,28 +315,16 @@ SampleResult sample_model(FitModel& model, const SampleOptions& o,
   SampleResult r;
   if (o.mala_steps > 0 && model.options().net.parametrisation == Parametrisation::energy) {
     const double se = o.sigma_eval > 0 ? o.sigma_eval : s_min;
-    sampling::Drift drift;
-    drift.name = "model";
-    drift.field = [&](const Vec& z) { return Vec(model.score(z.transpose(), se).row(0).transpose()); };
-    drift.log_target = [&](const Vec& z) { return model.energy(z.transpose(), se, o.correction)[0]; };
-    sampling::LangevinOptions lo;
-    lo.chains = static_cast<int>(o.n);
-    lo.steps = static_cast<int>(o.mala_steps);
-    lo.burn_in = lo.steps - 1;
-    lo.record_every = 1;
-    lo.metropolis = true;
-    lo.step_size = o.mala_step > 0 ? o.mala_step : 0.5 * se * se;
-    lo.seed = o.seed + 1;
-    lo.threads = 1;  // the model is evaluated through LibTorch, one caller at a time
-    lo.initial = Z;
-    std::int64_t chains_done = 0;
-    lo.on_chain_done = [&](std::size_t) {
-      ++chains_done;
-      if (progress) progress(done + o.mala_steps * chains_done / o.n, total);
+    const double h = o.mala_step > 0 ? o.mala_step : 0.5 * se * se;
+    const BatchedLogTarget target = [&](const Mat& Y, Vec& log_p, Mat& drift) {
+      if (o.correction == dsm::Correction::none) return model.energy_and_score(Y, se, log_p, drift);
+      log_p = model.energy(Y, se, o.correction);  // the corrected density; the uncorrected score proposes
+      drift = model.score(Y, se);
     };
-    const sampling::LangevinResult lr = sampling::run_langevin(M, drift, lo);
-    Z = lr.samples;
-    r.acceptance_rate = lr.acceptance_rate;
+    r = mala_batched(M, target, Z, o.mala_steps, h, o.seed + 1, o.threads, [&](std::int64_t k) {
+      if (progress) progress(done + k, total);
+    });
+    return r;
   }
   r.samples = Z;
   return r;

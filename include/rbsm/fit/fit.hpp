@@ -124,6 +124,9 @@ class FitModel {
   /// The corrected energy E_c(z, sigma) (energy models; throws InvalidArgument for vector models or a
   /// correction that is not an energy on M).
   Vec energy(const Mat& Z, double sigma, dsm::Correction correction = dsm::Correction::none);
+  /// The uncorrected energy E(z, sigma) and the score s = P_T grad E at rows of Z from one batched forward
+  /// and one backward pass (energy models; what MALA needs per step).
+  void energy_and_score(const Mat& Z, double sigma, Vec& energy, Mat& score);
 
  private:
   FitOptions options_;
@@ -176,7 +179,22 @@ struct SampleResult {
   double acceptance_rate = 1;  ///< MALA
 };
 /// Annealed Langevin on M down the noise levels (projected Euler-Maruyama, all chains batched), then
-/// MALA against p at sigma_eval (energy models).
+/// MALA against p at sigma_eval (energy models; mala_batched, drift s(z, sigma_eval), log target E_c).
+/// Chain c draws from Rng(seed, c) (Langevin) and Rng(seed + 1, c) (MALA) only, so the samples depend
+/// on the seed, never on `threads`.
+/// A batched MALA target: for the rows of Z (on M), the unnormalised log p (n) and the proposal's drift
+/// (n x D, tangent; MALA is exact for any drift, grad_M log p makes it efficient).
+using BatchedLogTarget = std::function<void(const Mat& Z, Vec& log_p, Mat& drift)>;
+/// MALA on M with every chain advanced together: one call of `target` per step for all chains' proposals,
+/// accept/reject per chain. The proposal is the projection retraction y = pi(z + h b(z) + sqrt(2h) P_T xi)
+/// with the Metropolis-Hastings ratio of sampling::run_langevin's generic MALA (docs/langevin.md §1.2;
+/// a proposal without a unique reverse move is rejected). Chain c (row c of `initial`) draws its D normals
+/// per step, then a uniform when log alpha < 0, from Rng(seed, c) alone: the result depends on the seed
+/// only, never on `threads` (the pool of the per-chain geometry). Throws NumericalError for non-finite states.
+SampleResult mala_batched(const geometry::Manifold& manifold, const BatchedLogTarget& target, const Mat& initial,
+                          std::int64_t steps, double step_size, std::uint64_t seed, int threads = 1,
+                          const std::function<void(std::int64_t done)>& on_step = {});
+
 SampleResult sample_model(FitModel& model, const SampleOptions& options,
                           const std::function<void(std::int64_t done, std::int64_t total)>& progress = {});
 
