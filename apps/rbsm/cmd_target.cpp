@@ -58,7 +58,10 @@ Register reg("target", "The Rao-Blackwellized target r_sigma at a point (exact q
                  out["method"] = o->method;
                  out["z"] = to_json(terms.z);
                  if (o->method == "exact") {
-                   out["r"] = to_json(dsm::exact_rb_target(*q, y, sigma));
+                   dsm::ExactRbInfo info;  // below sigma_s = 1e-3 L: the sigma^2 expansion (docs/targets.md §3.3)
+                   out["r"] = to_json(dsm::exact_rb_target(*q, y, sigma, 1e-10, &info));
+                   out["exact_method"] = info.expansion ? "expansion" : "quadrature";
+                   if (info.expansion) out["expansion_remainder_bound"] = info.remainder;
                  } else {
                    geometry::Mat refs(o->refs, M->ambient_dim());
                    const int threads = apply_threads(common);

@@ -97,7 +97,11 @@ double log_half_line_moment(int n, double m) {
 }
 
 double log_sphere_ray_weight(int d, double sigma, double c) {
-  return -(1.0 - c * c) / (2.0 * sigma * sigma) + (d + 1) * std::log(sigma) + log_half_line_moment(d, c / sigma);
+  return log_sphere_ray_weight(d, sigma, c, 1.0 - c * c);
+}
+
+double log_sphere_ray_weight(int d, double sigma, double c, double one_minus_c2) {
+  return -one_minus_c2 / (2.0 * sigma * sigma) + (d + 1) * std::log(sigma) + log_half_line_moment(d, c / sigma);
 }
 
 double log_gauss_poly_integral(double p0, double p1, double p2, double a, double b) {

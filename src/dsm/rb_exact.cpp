@@ -1,10 +1,13 @@
 // Exact RB targets: dispatch, and the 2-D quadrature on the tori (docs/targets.md §3.2).
 #include "rbsm/dsm/rb_exact.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "rbsm/dist/vmf.hpp"
+#include "rbsm/dsm/expansion.hpp"
 #include "rbsm/dsm/quadrature.hpp"
 #include "rbsm/dsm/rb_sphere.hpp"
 #include "rbsm/error.hpp"
@@ -87,19 +90,79 @@ Vec torus_rb_target(const dist::Density& q, const Vec& y_in, double sigma, Fibre
   return (I.head(D) / (sigma * sigma * I[D])).matrix();
 }
 
-Vec exact_rb_target(const dist::Density& q, const Vec& y, double sigma, double rel_tol) {
+Vec exact_rb_quadrature(const dist::Density& q, const Vec& y, double sigma, double rel_tol) {
   check_sigma(sigma);
   const auto& M = q.manifold();
+  if (!has_exact_rb_target(q))
+    throw InvalidArgument("no exact RB target for density " + q.spec() + " on " + M.spec() +
+                          " (exact: vmf or uniform on sphere:d, any density on clifford-torus or torus; use --method estimator)");
+  M.check_ambient(y, "point");
+  if (is_uniform(q) && dynamic_cast<const geometry::Sphere*>(&M)) return Vec::Zero(M.ambient_dim());
   if (dynamic_cast<const geometry::Sphere*>(&M)) {
-    M.check_ambient(y, "point");
-    if (is_uniform(q)) return Vec::Zero(M.ambient_dim());
     if (auto* vmf = dynamic_cast<const dist::VonMisesFisher*>(&q))
       return VmfRbTarget(M.dim(), vmf->kappa(), vmf->mean(), sigma, std::min(rel_tol, 1e-11))(M.project(y));
-  } else if (TorusChart(M).valid()) {
-    return torus_rb_target(q, y, sigma, FibreModel::exact, rel_tol);
   }
-  throw InvalidArgument("no exact RB target for density " + q.spec() + " on " + M.spec() +
-                        " (exact: vmf or uniform on sphere:d, any density on clifford-torus or torus; use --method estimator)");
+  return torus_rb_target(q, y, sigma, FibreModel::exact, rel_tol);
+}
+
+namespace {
+
+std::string g3(double v) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.3g", v);
+  return s;
+}
+
+}  // namespace
+
+double exact_rb_switch_sigma(const geometry::Manifold& M) {
+  const TorusChart chart(M);
+  return 1e-3 * (chart.valid() ? std::min(chart.radius1(), chart.radius2()) : 1.0);
+}
+
+double exact_rb_quadrature_floor(const geometry::Manifold& M) {
+  // Measured (docs/targets.md §3.3): the sphere's 1-D quadrature, with sin^2 th for 1 - cos^2 th, agrees
+  // with the expansion to 1e-15 relative down to sigma = 1e-12 (vMF kappa = 2 on S^2); the tori's 2-D
+  // quadrature forms Z - y from ambient coordinates, and that rounding divided by sigma^2 gives relative
+  // errors 1e-11 at sigma = 1e-3 r, 1.7e-10 at 3e-4 r (von Mises on torus:3,1): 1e-10 near 5e-4 r.
+  const TorusChart chart(M);
+  return chart.valid() ? 5e-4 * std::min(chart.radius1(), chart.radius2()) : 1e-12;
+}
+
+Vec exact_rb_target(const dist::Density& q, const Vec& y, double sigma, double rel_tol, ExactRbInfo* info) {
+  check_sigma(sigma);
+  const auto& M = q.manifold();
+  const bool sphere = dynamic_cast<const geometry::Sphere*>(&M) != nullptr;
+  if (!has_exact_rb_target(q))
+    throw InvalidArgument("no exact RB target for density " + q.spec() + " on " + M.spec() +
+                          " (exact: vmf or uniform on sphere:d, any density on clifford-torus or torus; use --method estimator)");
+  M.check_ambient(y, "point");
+  ExactRbInfo local;
+  ExactRbInfo& out = info ? *info : local;
+  out = ExactRbInfo{};
+  if (sphere && is_uniform(q)) return Vec::Zero(M.ambient_dim());
+  const double s_sw = exact_rb_switch_sigma(M);
+  out.switch_sigma = s_sw;
+  if (sigma >= s_sw) return exact_rb_quadrature(q, y, sigma, rel_tol);
+  // Small sigma: the expansion's remainder is O(sigma^4); measure it where the quadrature is accurate.
+  const ExpansionTerms terms = expansion_terms(q, y);
+  const Vec r_sw = exact_rb_quadrature(q, y, s_sw, rel_tol);
+  const double e = (r_sw - terms.expansion(s_sw)).norm();
+  const double tol = rel_tol * std::max({r_sw.norm(), terms.grad.norm(), 1e-300});
+  // sigma_star: where e (sigma / s_sw)^4 reaches the tolerance (>= s_sw when e <= tol)
+  const double sigma_star = e > 0.0 ? s_sw * std::pow(tol / e, 0.25) : s_sw;
+  if (sigma <= sigma_star) {
+    out.expansion = true;
+    out.remainder = e * std::pow(sigma / s_sw, 4);
+    return terms.expansion(sigma);
+  }
+  const double floor = exact_rb_quadrature_floor(M);
+  if (sigma >= floor) return exact_rb_quadrature(q, y, sigma, rel_tol);
+  throw InvalidArgument("the exact RB target of " + q.spec() + " on " + M.spec() + " at sigma = " + g3(sigma) +
+                        " is out of reach: the quadrature is limited by rounding below sigma = " + g3(floor) +
+                        ", and the sigma^2 expansion's remainder (" + g3(e) + " at sigma = " + g3(s_sw) +
+                        ") exceeds the tolerance above sigma = " + g3(sigma_star) +
+                        " (use sigma >= " + g3(floor) + " or <= " + g3(sigma_star) + ", or --method estimator)");
 }
 
 }  // namespace rbsm::dsm

@@ -75,7 +75,8 @@ double VmfRbTarget::g(double t) const {
     const double sn = std::sin(th);
     log_sin = std::log(sn);
     a = kappa_ * s * sn;
-    return kappa_ * t * std::cos(th) + log_sphere_ray_weight(d_, sigma_, std::cos(th)) +
+    // 1 - cos^2 th as sin^2 th: exact to rounding at small th, where the weight's exponent divides it by sigma^2
+    return kappa_ * t * std::cos(th) + log_sphere_ray_weight(d_, sigma_, std::cos(th), sn * sn) +
            (d_ > 1 ? (d_ - 1) * log_sin : 0.0);
   };
   const std::vector<double> breaks = peak_breaks(0.0, M_PI, 0.0, sigma_);

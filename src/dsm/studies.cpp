@@ -111,7 +111,7 @@ std::vector<ExpansionRow> expansion_study(const dist::Density& q, const Vec& y, 
     const double sigma = sigmas[i];
     ExpansionRow& row = rows[i];
     row.sigma = sigma;
-    row.r = exact_rb_target(q, terms.z, sigma, 1e-12);
+    row.r = exact_rb_quadrature(q, terms.z, sigma, 1e-12);  // not the switch: the expansion would measure itself
     row.measured = (row.r - terms.grad) / (sigma * sigma);
     row.residual_source = (row.measured - terms.source_coefficient()).norm();
     row.residual_complete = (row.measured - terms.coefficient()).norm();

@@ -16,6 +16,12 @@ rbsm_cli_json(rel_seed_max "j['log_q'] < 0" score --manifold sphere:2 --dist vmf
 rbsm_cli_json(rel_point_huge "abs(j['z'][0] - 0.5**0.5) < 1e-15 and abs(j['z'][1] - 0.5**0.5) < 1e-15 and j['z'][2] == 0"
               score --manifold sphere:2 --dist vmf:kappa=1 --point 1e308,1e308,0 --json)
 rbsm_cli_error(rel_kappa_huge "kappa = 1e+308 is too large" score --manifold sphere:2 --dist vmf:kappa=1e308 --point 1,0,0 --json)
+# the exact RB target below sigma = 1e-3 (it failed, or at 1e-12 printed r ~ 5e7): the sigma^2 expansion,
+# against the closed form grad_M log q = kappa (e_1 - z_1 z) = 1.6 / 0.89 in its first coordinate
+rbsm_cli_json(rel_target_exact_small_sigma "j['exact_method'] == 'expansion' and abs(j['r'][0] - 1.6 / 0.89) < 1e-7 and j['expansion_remainder_bound'] < 1e-14"
+  target --manifold sphere:2 --dist vmf:kappa=2 --point 0.3,0.4,0.8 --sigma 1e-4 --method exact --json)
+rbsm_cli_json(rel_target_exact_sigma_1e-12 "j['exact_method'] == 'expansion' and all(abs(a - b) < 1e-14 for a, b in zip(j['r'], j['grad_log_q']))"
+  target --manifold torus:3,1 --dist vonmises:kappa1=1,kappa2=2 --point 3.5,0.5,0.6 --sigma 1e-12 --method exact --json)
 rbsm_cli_error(rel_vonmises_kappa_huge "kappa = 1e+300 is too large" score --manifold torus:3,1 --dist vonmises:kappa1=1e300,kappa2=1 --point 4,0,0 --json)
 # weights [1e308, 1e308] of two equal vMF(kappa 2) components: the mixture is that vMF,
 # log q(e1) = log(kappa / (4 pi sinh kappa)) + kappa (they used to normalise to 0: log q = -inf).

@@ -36,6 +36,10 @@ double log_half_line_moment(int n, double m);
 ///   = -(1 - c^2)/(2 sigma^2) + (d + 1) log sigma + log J_d(c / sigma).
 /// Increasing in c.
 double log_sphere_ray_weight(int d, double sigma, double c);
+/// The same with 1 - c^2 given (e.g. sin^2 th for c = cos th): 1 - c^2 from a rounded c loses its
+/// relative accuracy where c is near 1, and that rounding, divided by sigma^2, limited the sphere's
+/// quadrature to sigma >~ 1e-3 (docs/targets.md §3.1).
+double log_sphere_ray_weight(int d, double sigma, double c, double one_minus_c2);
 
 /// log integral_a^b (p0 + p1 u + p2 u^2) phi(u) du for the standard normal density phi, with
 /// -inf <= a < b <= +inf; the polynomial must be non-negative on (a, b). Tails are handled with
