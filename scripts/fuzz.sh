@@ -16,7 +16,7 @@ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clan
       "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" >/dev/null
 cmake --build "$dir" -j "${RBSM_JOBS:-2}"
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(manifold_spec density_spec mixture_json idx png points)
+[ ${#targets[@]} -eq 0 ] && targets=(manifold_spec density_spec mixture_json idx png points field_spec checkpoint_header)
 mkdir -p "$dir/artifacts"
 for t in "${targets[@]}"; do
   mkdir -p "$dir/corpus/$t"

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "rbsm/anatomy/field_spec.hpp"
 #include "rbsm/dist/density.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/manifold.hpp"
@@ -25,48 +26,7 @@ torch::Tensor ScoreField::operator()(const torch::Tensor& x) const {
   return g;
 }
 
-// ------------------------------------------------------------------ A_p(k) = I_{p/2}(k) / I_{p/2-1}(k)
-double bessel_ratio_A(double k, int p) {
-  if (p < 2) throw InvalidArgument("bessel_ratio_A: p = " + std::to_string(p) + ", expected p >= 2");
-  if (!(k >= 0) || !std::isfinite(k)) throw InvalidArgument("bessel_ratio_A: k = " + std::to_string(k) + ", expected k >= 0");
-  if (k == 0) return 0.0;
-  const double nu0 = 0.5 * p;
-  if (k > std::max(1e4, 2.0 * nu0 * nu0)) {
-    // The continued fraction needs O(k) terms here (endless for k near 1e308): the ratio of the two
-    // Hankel expansions I_mu(k) ~ e^k / sqrt(2 pi k) sum_j (-1)^j a_j(mu) / k^j instead (their e^k and
-    // sqrt factors cancel exactly), summed while the terms decrease.
-    auto hankel_sum = [k](double mu) {
-      const double m4 = 4.0 * mu * mu;
-      double term = 1.0, sum = 1.0;
-      for (int j = 1; j < 200; ++j) {
-        const double next = term * (m4 - (2.0 * j - 1.0) * (2.0 * j - 1.0)) / (-8.0 * j) / k;
-        if (std::abs(next) >= std::abs(term)) break;
-        term = next;
-        sum += term;
-        if (std::abs(term) < 1e-17 * std::abs(sum)) break;
-      }
-      return sum;
-    };
-    return hankel_sum(nu0) / hankel_sum(nu0 - 1.0);
-  }
-  // I_{nu-1}/I_nu = 2 nu / k + I_{nu+1}/I_nu (recurrence), so A = 1 / F with the continued fraction
-  // F = b_0 + 1/(b_1 + 1/(b_2 + ...)), b_j = 2 (nu + j) / k, evaluated by the modified Lentz method.
-  const double nu = 0.5 * p, tiny = 1e-300;
-  double f = 2 * nu / k, C = f, D = 0;
-  for (int j = 1; j < 10000000; ++j) {
-    const double b = 2 * (nu + j) / k;
-    D = b + D;
-    if (D == 0) D = tiny;
-    C = b + 1 / C;
-    if (C == 0) C = tiny;
-    D = 1 / D;
-    const double delta = C * D;
-    f *= delta;
-    if (std::abs(delta - 1) < 1e-16) return 1 / f;
-  }
-  throw NumericalError("bessel_ratio_A: continued fraction did not converge for k = " + std::to_string(k));
-}
-
+// A_p(k) for scalars: bessel_ratio_A(double, int) in src/core/field_spec.cpp (torch-free, fuzzed).
 namespace {
 /// Autograd wrapper: forward by the continued fraction, backward by dA/dk = 1 - A^2 - (p-1) A / k.
 struct BesselRatioFunction : torch::autograd::Function<BesselRatioFunction> {
@@ -91,32 +51,6 @@ struct BesselRatioFunction : torch::autograd::Function<BesselRatioFunction> {
     return {grad[0] * dA, torch::Tensor()};
   }
 };
-
-double require_key(const std::map<std::string, double>& kv, const std::string& key, const Spec& spec) {
-  const auto it = kv.find(key);
-  if (it == kv.end()) throw InvalidArgument("field '" + spec.text + "': missing " + key + "=...");
-  return it->second;
-}
-int require_int(const std::map<std::string, double>& kv, const std::string& key, const Spec& spec, int min_value) {
-  const double v = require_key(kv, key, spec);
-  if (v != std::floor(v) || v < min_value || v > 1e6)
-    throw InvalidArgument("field '" + spec.text + "': " + key + "=" + std::to_string(v) + ", expected an integer >= " +
-                          std::to_string(min_value));
-  return static_cast<int>(v);
-}
-double get_or(const std::map<std::string, double>& kv, const std::string& key, double fallback) {
-  const auto it = kv.find(key);
-  return it == kv.end() ? fallback : it->second;
-}
-void require_positive(double v, const std::string& key, const Spec& spec) {
-  if (!(v > 0)) throw InvalidArgument("field '" + spec.text + "': " + key + "=" + std::to_string(v) + ", expected > 0");
-  // 1/sigma^2 and sigma^2 must stay finite (sigma = 1e-300 gave "bessel_ratio_A: k = inf")
-  if (v < 1e-100 || v > 1e100) {
-    char got[32];
-    std::snprintf(got, sizeof got, "%g", v);
-    throw InvalidArgument("field '" + spec.text + "': " + key + "=" + got + " is outside [1e-100, 1e100]");
-  }
-}
 
 torch::Tensor to_tensor(const Eigen::MatrixXd& M) {
   Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> R = M;
@@ -159,32 +93,19 @@ Eigen::MatrixXd random_rotation(int D, Rng& rng) {
   return Q;
 }
 
-AnalyticField gaussian_subspace(const Spec& spec) {
-  const auto kv = spec.keyvalues({"D", "d", "sigma"});
-  const int D = require_int(kv, "D", spec, 1), d = require_int(kv, "d", spec, 0);
-  const double sigma = require_key(kv, "sigma", spec);
-  require_positive(sigma, "sigma", spec);
-  if (d >= D) throw InvalidArgument("field '" + spec.text + "': d=" + std::to_string(d) + ", expected d < D");
+AnalyticField gaussian_subspace(const FieldSpec& spec) {
+  const int D = spec.D, d = spec.d;
+  const double sigma = spec.sigma;
   Eigen::VectorXd var = Eigen::VectorXd::Constant(D, sigma * sigma);
   var.head(d).array() += 1.0;  // Sigma = diag(1 + sigma^2 (x d), sigma^2 (x D-d))
   const Eigen::MatrixXd J = (-var.cwiseInverse()).asDiagonal();
   return linear_field(J, var, Eigen::MatrixXd::Identity(D, D), sigma, d, spec.text);
 }
 
-AnalyticField linear(const Spec& spec) {
-  const auto kv = spec.keyvalues({"D", "d", "sigma", "skew", "seed"});
-  const int D = require_int(kv, "D", spec, 1);
-  const double d_value = get_or(kv, "d", std::min(10, D - 1));
-  if (!(d_value >= 0 && d_value < D) || d_value != std::floor(d_value))  // before the cast: 1e308 is no int
-    throw InvalidArgument("field '" + spec.text + "': d=" + c10::str(d_value) + ", expected an integer 0 <= d < D");
-  const int d = static_cast<int>(d_value);
-  const double sigma = get_or(kv, "sigma", 0.1), skew = require_key(kv, "skew", spec);
-  const double seed = get_or(kv, "seed", 0);
-  require_positive(sigma, "sigma", spec);
-  if (d < 0 || d >= D) throw InvalidArgument("field '" + spec.text + "': d=" + std::to_string(d) + ", expected 0 <= d < D");
-  if (!(skew >= 0)) throw InvalidArgument("field '" + spec.text + "': skew=" + std::to_string(skew) + ", expected >= 0");
-  if (!(seed >= 0 && seed < 9007199254740992.0) || seed != std::floor(seed)) throw InvalidArgument("field '" + spec.text + "': seed must be a non-negative integer");
-  Rng rng(static_cast<std::uint64_t>(seed), 0);
+AnalyticField linear(const FieldSpec& spec) {
+  const int D = spec.D, d = spec.d;
+  const double sigma = spec.sigma, skew = spec.skew;
+  Rng rng(spec.seed, 0);
   const Eigen::MatrixXd Q = random_rotation(D, rng);
   Eigen::VectorXd var = Eigen::VectorXd::Constant(D, sigma * sigma);
   var.head(d).array() += 1.0;
@@ -200,14 +121,9 @@ AnalyticField linear(const Spec& spec) {
   return linear_field(S + K, var, Q, sigma, d, spec.text);
 }
 
-AnalyticField noisy_sphere(const Spec& spec) {
-  const auto kv = spec.keyvalues({"D", "d", "kappa", "sigma"});
-  const int D = require_int(kv, "D", spec, 2), d = require_int(kv, "d", spec, 1);
-  const double kappa = get_or(kv, "kappa", 0.0), sigma = require_key(kv, "sigma", spec);
-  require_positive(sigma, "sigma", spec);
-  if (!(kappa >= 0)) throw InvalidArgument("field '" + spec.text + "': kappa=" + std::to_string(kappa) + ", expected >= 0");
-  if (d + 1 > D)
-    throw InvalidArgument("field '" + spec.text + "': S^" + std::to_string(d) + " needs D >= " + std::to_string(d + 1));
+AnalyticField noisy_sphere(const FieldSpec& spec) {
+  const int D = spec.D, d = spec.d;
+  const double kappa = spec.kappa, sigma = spec.sigma;
   const int p = d + 1;
   const double s2 = sigma * sigma;
   AnalyticField f;
@@ -246,13 +162,10 @@ AnalyticField noisy_sphere(const Spec& spec) {
 torch::Tensor bessel_ratio_A(const torch::Tensor& k, int p) { return BesselRatioFunction::apply(k, p); }
 
 AnalyticField make_analytic_field(const std::string& text) {
-  const Spec spec = Spec::parse(text);
+  const FieldSpec spec = parse_field_spec(text);  // torch-free, fuzzed (fuzz/fuzz_field_spec.cpp)
   if (spec.name == "gaussian-subspace") return gaussian_subspace(spec);
   if (spec.name == "noisy-sphere") return noisy_sphere(spec);
-  if (spec.name == "linear") return linear(spec);
-  throw InvalidArgument("unknown field '" + text +
-                        "', expected gaussian-subspace:D=..,d=..,sigma=.. | noisy-sphere:D=..,d=..,kappa=..,sigma=.. | "
-                        "linear:D=..,skew=..[,d=..,sigma=..,seed=..]");
+  return linear(spec);
 }
 
 }  // namespace rbsm::anatomy

@@ -4,6 +4,7 @@
 
 #include "checkpoint_io.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/io/checkpoint_header.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/nn/unet.hpp"
 
@@ -27,21 +28,18 @@ OpenedCheckpoint open_checkpoint(const fs::path& file, const std::string& format
     throw IoError("checkpoint " + file.string() + " is truncated or corrupt (" + first_line(e.what_without_backtrace()) +
                   ")");
   }
-  const std::string not_ours = "checkpoint " + file.string() + " is not an rbsm " + kind + " checkpoint (";
+  // LibTorch reads the format tag and the config text; io::check_checkpoint_format and
+  // io::parse_checkpoint_config (torch-free, fuzzed: fuzz/fuzz_checkpoint_header.cpp) do the rest.
   c10::IValue format, config;
+  std::optional<std::string> format_text, config_text;
   try {
-    if (!ckpt.archive.try_read("format", format) || !format.isString())
-      throw IoError(not_ours + "no format tag; expected " + format_tag + ")");
-    if (format.toStringRef() != format_tag)
-      throw IoError(not_ours + "format " + format.toStringRef() + ", expected " + format_tag + ")");
-    if (!ckpt.archive.try_read("config", config) || !config.isString())
-      throw IoError("checkpoint " + file.string() + " has no config");
-    ckpt.config = nlohmann::json::parse(config.toStringRef());
+    if (ckpt.archive.try_read("format", format) && format.isString()) format_text = format.toStringRef();
+    io::check_checkpoint_format(format_text, format_tag, kind, file.string());
+    if (ckpt.archive.try_read("config", config) && config.isString()) config_text = config.toStringRef();
   } catch (const c10::Error& e) {
     throw IoError("checkpoint " + file.string() + " is corrupt (" + first_line(e.what_without_backtrace()) + ")");
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError("checkpoint " + file.string() + " has a malformed config (" + e.what() + ")");
   }
+  ckpt.config = io::parse_checkpoint_config(config_text, file.string());
   return ckpt;
 }
 

@@ -1,0 +1,27 @@
+// Fuzz target: the header of an rbsm checkpoint (src/nn/checkpoint.cpp open_checkpoint): the format tag
+// and config JSON that LibTorch reads out of the archive, checked and parsed by the torch-free
+// io::check_checkpoint_format and io::parse_checkpoint_config. Input: byte 0 says which strings exist
+// (bit 0: a format tag, bit 1: a config) and which kind is expected (bit 2: manifold-fit, else
+// score-model); then the format tag up to the first newline, the config text after it.
+#include <optional>
+#include <string>
+
+#include "fuzz_common.hpp"
+#include "rbsm/io/checkpoint_header.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1 || size > 4096) return 0;
+  const std::string rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const std::size_t nl = rest.find('\n');
+  std::optional<std::string> format, config;
+  if (data[0] & 1) format = rest.substr(0, nl);
+  if (data[0] & 2) config = nl == std::string::npos ? std::string() : rest.substr(nl + 1);
+  const bool fit = data[0] & 4;
+  rbsm::fuzz::expect_clean([&] {
+    rbsm::io::check_checkpoint_format(format, fit ? "rbsm-manifold-fit-v1" : "rbsm-score-model-v1",
+                                      fit ? "manifold-fit" : "score-model", "fuzz.pt");
+    const nlohmann::json j = rbsm::io::parse_checkpoint_config(config, "fuzz.pt");
+    (void)j.dump();  // an accepted config can be written back (the resumed run's config.json)
+  });
+  return 0;
+}

@@ -1,0 +1,144 @@
+// Analytic field specs and the Bessel ratio A_p(k), torch-free (include/rbsm/anatomy/field_spec.hpp).
+#include "rbsm/anatomy/field_spec.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "rbsm/error.hpp"
+#include "rbsm/spec.hpp"
+
+namespace rbsm::anatomy {
+
+// ------------------------------------------------------------------ A_p(k) = I_{p/2}(k) / I_{p/2-1}(k)
+double bessel_ratio_A(double k, int p) {
+  if (p < 2) throw InvalidArgument("bessel_ratio_A: p = " + std::to_string(p) + ", expected p >= 2");
+  if (!(k >= 0) || !std::isfinite(k)) throw InvalidArgument("bessel_ratio_A: k = " + std::to_string(k) + ", expected k >= 0");
+  if (k == 0) return 0.0;
+  const double nu0 = 0.5 * p;
+  if (k > std::max(1e4, 2.0 * nu0 * nu0)) {
+    // The continued fraction needs O(k) terms here (endless for k near 1e308): the ratio of the two
+    // Hankel expansions I_mu(k) ~ e^k / sqrt(2 pi k) sum_j (-1)^j a_j(mu) / k^j instead (their e^k and
+    // sqrt factors cancel exactly), summed while the terms decrease.
+    auto hankel_sum = [k](double mu) {
+      const double m4 = 4.0 * mu * mu;
+      double term = 1.0, sum = 1.0;
+      for (int j = 1; j < 200; ++j) {
+        const double next = term * (m4 - (2.0 * j - 1.0) * (2.0 * j - 1.0)) / (-8.0 * j) / k;
+        if (std::abs(next) >= std::abs(term)) break;
+        term = next;
+        sum += term;
+        if (std::abs(term) < 1e-17 * std::abs(sum)) break;
+      }
+      return sum;
+    };
+    return hankel_sum(nu0) / hankel_sum(nu0 - 1.0);
+  }
+  // I_{nu-1}/I_nu = 2 nu / k + I_{nu+1}/I_nu (recurrence), so A = 1 / F with the continued fraction
+  // F = b_0 + 1/(b_1 + 1/(b_2 + ...)), b_j = 2 (nu + j) / k, evaluated by the modified Lentz method.
+  const double nu = 0.5 * p, tiny = 1e-300;
+  double f = 2 * nu / k, C = f, D = 0;
+  for (int j = 1; j < 10000000; ++j) {
+    const double b = 2 * (nu + j) / k;
+    D = b + D;
+    if (D == 0) D = tiny;
+    C = b + 1 / C;
+    if (C == 0) C = tiny;
+    D = 1 / D;
+    const double delta = C * D;
+    f *= delta;
+    if (std::abs(delta - 1) < 1e-16) return 1 / f;
+  }
+  throw NumericalError("bessel_ratio_A: continued fraction did not converge for k = " + std::to_string(k));
+}
+
+// ------------------------------------------------------------------ specs
+namespace {
+
+double require_key(const std::map<std::string, double>& kv, const std::string& key, const Spec& spec) {
+  const auto it = kv.find(key);
+  if (it == kv.end()) throw InvalidArgument("field '" + spec.text + "': missing " + key + "=...");
+  return it->second;
+}
+int require_int(const std::map<std::string, double>& kv, const std::string& key, const Spec& spec, int min_value) {
+  const double v = require_key(kv, key, spec);
+  if (v != std::floor(v) || v < min_value || v > 1e6)
+    throw InvalidArgument("field '" + spec.text + "': " + key + "=" + std::to_string(v) + ", expected an integer >= " +
+                          std::to_string(min_value));
+  return static_cast<int>(v);
+}
+double get_or(const std::map<std::string, double>& kv, const std::string& key, double fallback) {
+  const auto it = kv.find(key);
+  return it == kv.end() ? fallback : it->second;
+}
+void require_positive(double v, const std::string& key, const Spec& spec) {
+  if (!(v > 0)) throw InvalidArgument("field '" + spec.text + "': " + key + "=" + std::to_string(v) + ", expected > 0");
+  // 1/sigma^2 and sigma^2 must stay finite (sigma = 1e-300 gave "bessel_ratio_A: k = inf")
+  if (v < 1e-100 || v > 1e100) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%g", v);
+    throw InvalidArgument("field '" + spec.text + "': " + key + "=" + got + " is outside [1e-100, 1e100]");
+  }
+}
+/// A double as `operator<<` writes it (1e+308, not 300 digits).
+std::string shortest(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+}  // namespace
+
+FieldSpec parse_field_spec(const std::string& text) {
+  const Spec spec = Spec::parse(text);
+  FieldSpec f;
+  f.text = spec.text;
+  f.name = spec.name;
+  if (spec.name == "gaussian-subspace") {
+    const auto kv = spec.keyvalues({"D", "d", "sigma"});
+    f.D = require_int(kv, "D", spec, 1);
+    f.d = require_int(kv, "d", spec, 0);
+    f.sigma = require_key(kv, "sigma", spec);
+    require_positive(f.sigma, "sigma", spec);
+    if (f.d >= f.D) throw InvalidArgument("field '" + spec.text + "': d=" + std::to_string(f.d) + ", expected d < D");
+    return f;
+  }
+  if (spec.name == "noisy-sphere") {
+    const auto kv = spec.keyvalues({"D", "d", "kappa", "sigma"});
+    f.D = require_int(kv, "D", spec, 2);
+    f.d = require_int(kv, "d", spec, 1);
+    f.kappa = get_or(kv, "kappa", 0.0);
+    f.sigma = require_key(kv, "sigma", spec);
+    require_positive(f.sigma, "sigma", spec);
+    if (!(f.kappa >= 0))
+      throw InvalidArgument("field '" + spec.text + "': kappa=" + std::to_string(f.kappa) + ", expected >= 0");
+    if (f.d + 1 > f.D)
+      throw InvalidArgument("field '" + spec.text + "': S^" + std::to_string(f.d) + " needs D >= " + std::to_string(f.d + 1));
+    return f;
+  }
+  if (spec.name == "linear") {
+    const auto kv = spec.keyvalues({"D", "d", "sigma", "skew", "seed"});
+    f.D = require_int(kv, "D", spec, 1);
+    const double d_value = get_or(kv, "d", std::min(10, f.D - 1));
+    if (!(d_value >= 0 && d_value < f.D) || d_value != std::floor(d_value))  // before the cast: 1e308 is no int
+      throw InvalidArgument("field '" + spec.text + "': d=" + shortest(d_value) + ", expected an integer 0 <= d < D");
+    f.d = static_cast<int>(d_value);
+    f.sigma = get_or(kv, "sigma", 0.1);
+    f.skew = require_key(kv, "skew", spec);
+    const double seed = get_or(kv, "seed", 0);
+    require_positive(f.sigma, "sigma", spec);
+    if (!(f.skew >= 0))
+      throw InvalidArgument("field '" + spec.text + "': skew=" + std::to_string(f.skew) + ", expected >= 0");
+    if (!(seed >= 0 && seed < 9007199254740992.0) || seed != std::floor(seed))
+      throw InvalidArgument("field '" + spec.text + "': seed must be a non-negative integer");
+    f.seed = static_cast<std::uint64_t>(seed);
+    return f;
+  }
+  throw InvalidArgument("unknown field '" + text +
+                        "', expected gaussian-subspace:D=..,d=..,sigma=.. | noisy-sphere:D=..,d=..,kappa=..,sigma=.. | "
+                        "linear:D=..,skew=..[,d=..,sigma=..,seed=..]");
+}
+
+}  // namespace rbsm::anatomy
