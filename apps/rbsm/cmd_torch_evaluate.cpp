@@ -10,6 +10,7 @@
 #include "rbsm/error.hpp"
 #include "rbsm/io/progress.hpp"
 #include "rbsm/io/run_folder.hpp"
+#include "rbsm/io/zip_check.hpp"
 #include "rbsm/nn/checkpoint.hpp"
 #include "rbsm/nn/classifier_run.hpp"
 #include "rbsm/nn/device.hpp"
@@ -38,6 +39,7 @@ torch::Tensor read_samples(const fs::path& path) {
     throw IoError("--samples " + file.string() + ": not a readable tensor file (" + what.substr(0, what.find('\n')) +
                   ")");
   }
+  io::verify_zip_checksums(file, "--samples");  // LibTorch's reader skips the zip CRCs
   return x;
 }
 

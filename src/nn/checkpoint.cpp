@@ -6,6 +6,7 @@
 #include "rbsm/error.hpp"
 #include "rbsm/io/checkpoint_header.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/zip_check.hpp"
 #include "rbsm/nn/unet.hpp"
 
 namespace rbsm::nn {
@@ -28,6 +29,7 @@ OpenedCheckpoint open_checkpoint(const fs::path& file, const std::string& format
     throw IoError("checkpoint " + file.string() + " is truncated or corrupt (" + first_line(e.what_without_backtrace()) +
                   ")");
   }
+  io::verify_zip_checksums(file, "checkpoint");  // LibTorch's reader skips the zip CRCs
   // LibTorch reads the format tag and the config text; io::check_checkpoint_format and
   // io::parse_checkpoint_config (torch-free, fuzzed: fuzz/fuzz_checkpoint_header.cpp) do the rest.
   c10::IValue format, config;

@@ -7,6 +7,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/zip_check.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::nn {
@@ -258,6 +259,7 @@ LoadedClassifier load_classifier(const std::filesystem::path& run_or_file, torch
     throw IoError(file.string() + ": not a readable checkpoint (truncated or corrupt: " + first_line(e.what()) + ")");
   }
   c10::IValue format, config;
+  io::verify_zip_checksums(file, "classifier checkpoint");  // LibTorch's reader skips the zip CRCs
   if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kClassifierFormat)
     throw IoError(file.string() + ": not an rbsm classifier checkpoint (expected format " + kClassifierFormat + ")");
   if (!archive.try_read("config", config) || !config.isString())

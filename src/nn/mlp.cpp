@@ -7,6 +7,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/zip_check.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::nn {
@@ -84,6 +85,7 @@ MLP load_mlp(const std::filesystem::path& file, nlohmann::json* config) {
   }
   c10::IValue format, options, cfg;
   if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kMlpFormat)
+  io::verify_zip_checksums(file, "MLP checkpoint");  // LibTorch's reader skips the zip CRCs
     throw IoError(file.string() + " is not an rbsm MLP checkpoint (format " + kMlpFormat + ")");
   if (!archive.try_read("options", options) || !archive.try_read("config", cfg))
     throw IoError("MLP checkpoint " + file.string() + " has no options or config");

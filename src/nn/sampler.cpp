@@ -10,6 +10,7 @@
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/image.hpp"
+#include "rbsm/io/zip_check.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::nn {
@@ -196,6 +197,7 @@ Trajectory load_trajectory(const fs::path& path, at::Tensor* samples01) {
   try {
     torch::serialize::InputArchive ar;
     ar.load_from(path.string());
+    io::verify_zip_checksums(path, "trajectory file");  // LibTorch's reader skips the zip CRCs
     c10::IValue format;
     if (!ar.try_read("format", format) || !format.isString() || format.toStringRef() != kTrajectoryFormat)
       throw IoError("file " + path.string() + " is not an rbsm trajectory (expected format " + kTrajectoryFormat + ")");

@@ -6,14 +6,18 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/io/run_folder.hpp"
+#include "rbsm/io/zip_check.hpp"
 #include "rbsm/spec.hpp"
 #include "rbsm/validate.hpp"
 
@@ -208,4 +212,77 @@ TEST(EdgeOfDouble, NumbersWithAnEmbeddedNulAreRefused) {
   // found by fuzz_density_spec: strtod stopped at the NUL and "1\0e5" was read as 1
   EXPECT_THROW(rbsm::parse_double(std::string("1\0e5", 4), "--point"), rbsm::InvalidArgument);
   EXPECT_EQ(rbsm::parse_double("1e5", "--point"), 1e5);
+}
+
+// ------------------------------------------------------------------ checkpoint integrity (zip CRC-32)
+namespace {
+/// CRC-32 (IEEE, reflected polynomial 0xEDB88320) bit by bit: independent of zlib, which the library uses.
+std::uint32_t crc32_bitwise(const std::string& s) {
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : s) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+void put(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+/// A zip archive of stored (uncompressed) records, as LibTorch writes them.
+std::string make_zip(const std::vector<std::pair<std::string, std::string>>& records) {
+  std::string zip, cd;
+  for (const auto& [name, data] : records) {
+    const std::uint32_t crc = crc32_bitwise(data);
+    const std::size_t local = zip.size();
+    put(zip, 0x04034b50, 4), put(zip, 20, 2), put(zip, 0, 2), put(zip, 0, 2), put(zip, 0, 4);
+    put(zip, crc, 4), put(zip, data.size(), 4), put(zip, data.size(), 4), put(zip, name.size(), 2), put(zip, 0, 2);
+    zip += name + data;
+    put(cd, 0x02014b50, 4), put(cd, 20, 2), put(cd, 20, 2), put(cd, 0, 2), put(cd, 0, 2), put(cd, 0, 4);
+    put(cd, crc, 4), put(cd, data.size(), 4), put(cd, data.size(), 4), put(cd, name.size(), 2), put(cd, 0, 2);
+    put(cd, 0, 2), put(cd, 0, 2), put(cd, 0, 2), put(cd, 0, 4), put(cd, local, 4);
+    cd += name;
+  }
+  const std::size_t cd_offset = zip.size();
+  zip += cd;
+  put(zip, 0x06054b50, 4), put(zip, 0, 2), put(zip, 0, 2), put(zip, records.size(), 2), put(zip, records.size(), 2);
+  put(zip, cd.size(), 4), put(zip, cd_offset, 4), put(zip, 0, 2);
+  return zip;
+}
+}  // namespace
+
+TEST(ZipCheck, Crc32OfTheTestImplementationMatchesTheStandardCheckValue) {
+  EXPECT_EQ(crc32_bitwise("123456789"), 0xCBF43926u);  // the catalogued check value of CRC-32/ISO-HDLC
+}
+
+TEST(ZipCheck, AnIntactArchivePassesAndAFlippedByteInARecordIsACorruptedCheckpoint) {
+  const fs::path d = fresh_dir("zip");
+  fs::create_directories(d);
+  const std::string tensor(4000, '\x3f');  // the bytes of a tensor record
+  const std::string zip = make_zip({{"archive/data.pkl", "config"}, {"archive/data/0", tensor}});
+  std::ofstream(d / "ok.pt", std::ios::binary) << zip;
+  EXPECT_EQ(rbsm::io::verify_zip_checksums(d / "ok.pt"), 2);
+
+  std::string flipped = zip;
+  const std::size_t at = zip.find(tensor) + 1234;
+  flipped[at] = static_cast<char>(flipped[at] ^ 0x01);
+  std::ofstream(d / "flipped.pt", std::ios::binary) << flipped;
+  try {
+    rbsm::io::verify_zip_checksums(d / "flipped.pt");
+    FAIL() << "a flipped byte inside a tensor record was not noticed";
+  } catch (const rbsm::IoError& e) {
+    const std::string expected = "checkpoint " + (d / "flipped.pt").string() +
+                                 " is corrupted (checksum mismatch): record 'archive/data/0'";
+    EXPECT_EQ(std::string(e.what()).rfind(expected, 0), 0u) << e.what();
+  }
+
+  std::ofstream(d / "cut.pt", std::ios::binary) << zip.substr(0, zip.size() / 2);  // a torn write
+  try {
+    rbsm::io::verify_zip_checksums(d / "cut.pt", "MLP checkpoint");
+    FAIL();
+  } catch (const rbsm::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("MLP checkpoint " + (d / "cut.pt").string() + " is truncated or corrupt"),
+              std::string::npos)
+        << e.what();
+  }
+  fs::remove_all(d);
 }
