@@ -83,9 +83,9 @@ MLP load_mlp(const std::filesystem::path& file, nlohmann::json* config) {
   } catch (const c10::Error&) {
     throw IoError("MLP checkpoint " + file.string() + " is truncated or not a LibTorch archive");
   }
+  io::verify_zip_checksums(file, "MLP checkpoint");  // LibTorch's reader skips the zip CRCs
   c10::IValue format, options, cfg;
   if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kMlpFormat)
-  io::verify_zip_checksums(file, "MLP checkpoint");  // LibTorch's reader skips the zip CRCs
     throw IoError(file.string() + " is not an rbsm MLP checkpoint (format " + kMlpFormat + ")");
   if (!archive.try_read("options", options) || !archive.try_read("config", cfg))
     throw IoError("MLP checkpoint " + file.string() + " has no options or config");
