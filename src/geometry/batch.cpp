@@ -100,7 +100,10 @@ void sphere_rows(const Sphere& M, const double* X, std::size_t begin, std::size_
       }
     for (std::size_t i = c0; i < c1; ++i) {
       const double* x = X + i * D;
-      const double* v = V.data() + (i - c0) * D;
+      // a local copy when D is fixed: the compiler then knows the output stores cannot change it
+      std::array<double, (DC > 0 ? DC : 1)> ufix;
+      if constexpr (DC > 0) std::copy(V.data() + (i - c0) * D, V.data() + (i - c0 + 1) * D, ufix.data());
+      const double* v = DC > 0 ? ufix.data() : V.data() + (i - c0) * D;
       if (o.z) {
         double* z = o.z + i * D;
         for (int a = 0; a < D; ++a) z[a] = project ? v[a] : x[a];
