@@ -72,13 +72,20 @@ Register reg("reproduce", "Run every experiment of the source documents and writ
                    if (std::none_of(list.begin(), list.end(), [&](const auto& e) { return e.name == name; }))
                      throw InvalidArgument("--only: unknown experiment '" + name + "'");
                  io::RunFolder run(*out, {{"command", "reproduce"}, {"profile", *profile}, {"seed", common.seed},
-                                          {"threads", common.threads}, {"only", *only}});
+                                          {"threads", common.threads}, {"only", *only}},
+                                          io::RunFolder::Placement::in_place);
                  run.keep_partial_results();  // finished experiments (trained models) survive a late failure
                  ReproduceContext ctx{*profile, run.dir(), common.seed, common.threads};
                  std::vector<ReportSection> sections;
                  json summary = json::object();
+                 std::size_t todo = 0;
+                 for (const auto& e : list)
+                   todo += only->empty() || std::find(only->begin(), only->end(), e.name) != only->end();
                  for (const auto& e : list) {
                    if (!only->empty() && std::find(only->begin(), only->end(), e.name) == only->end()) continue;
+                   // SIGINT/SIGTERM: stop between experiments (an experiment that trains stops at its next step)
+                   if (interrupted().load())
+                     throw Error("stopped by a signal before experiment '" + e.name + "'");
                    run.log("reproduce: running " + e.name + " (" + *profile + ")");
                    const auto t0 = std::chrono::steady_clock::now();
                    try {
@@ -96,7 +103,13 @@ Register reg("reproduce", "Run every experiment of the source documents and writ
                    summary[e.name] = sections.back().summary;
                    summary[e.name]["seconds"] = secs;
                    run.log("reproduce: " + e.name + " done in " + fmt(secs, 3) + " s");
-                   run.write_text("report.html", render_report(*profile, sections));  // partial report as we go
+                   if (sections.size() < todo)  // partial report as we go, marked incomplete until the end
+                     run.write_text("report.html",
+                                    render_report(*profile, sections,
+                                                  "in progress or stopped: " + std::to_string(sections.size()) +
+                                                      " of " + std::to_string(todo) +
+                                                      " experiments are done (see status.json if the run stopped). "
+                                                      "The sections below are complete."));
                  }
                  run.write_text("report.html", render_report(*profile, sections));
                  run.write_json("summary.json", summary);

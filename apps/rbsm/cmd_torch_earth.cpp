@@ -55,7 +55,8 @@ Register reg(
         o->fit.validate();
         io::RunFolder run(*out, {{"command", "earth-benchmark"}, {"datasets", o->datasets}, {"seeds", o->split_seeds},
                                  {"targets", *targets}, {"corrections", *corrections}, {"by_location", *by_location},
-                                 {"seed", common.seed}, {"threads", o->threads}, {"fit", o->fit.to_json()}});
+                                 {"seed", common.seed}, {"threads", o->threads}, {"fit", o->fit.to_json()}},
+                         io::RunFolder::Placement::in_place);
         run.keep_partial_results();  // finished fits are reused when the benchmark is run again
         o->out = run.dir();
         io::Progress progress("earth-benchmark",

@@ -113,7 +113,7 @@ Register reg(
                     {"fit", c.fit.to_json()}};
         // Rank 0 writes the run folder and the progress bar, and evaluates the fit; the others only train.
         std::optional<io::RunFolder> run_folder;
-        if (world.is_root()) run_folder.emplace(out, config);
+        if (world.is_root()) run_folder.emplace(out, config, io::RunFolder::Placement::in_place);  // resumable
         const auto log = [&](const std::string& line) {
           if (run_folder) run_folder->log(line);
         };

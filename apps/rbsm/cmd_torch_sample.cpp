@@ -166,7 +166,7 @@ Register reg(
           result["trajectory_pngs"] = grids;
         }
         run.log("sample: " + std::to_string(o->n) + " samples (" + o->sampler + ", " + std::to_string(o->steps) +
-                " steps) in " + fmt(seconds, 3) + " s -> " + run.path("samples.png").string());
+                " steps) in " + fmt(seconds, 3) + " s -> " + (run.final_dir() / "samples.png").string());
         return result;
       };
     });

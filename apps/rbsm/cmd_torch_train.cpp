@@ -136,7 +136,7 @@ Register reg(
         }
         // Rank 0 writes the run folder, the log and the progress bar; the other ranks only train.
         std::optional<io::RunFolder> run_folder;
-        if (world.is_root()) run_folder.emplace(out, config);
+        if (world.is_root()) run_folder.emplace(out, config, io::RunFolder::Placement::in_place);  // resumable
         const auto log = [&](const std::string& line) {
           if (run_folder) run_folder->log(line);
         };

@@ -183,7 +183,8 @@ Register reg_train(
         io::RunFolder run(out, {{"command", "train-vae"}, {"data", o->data}, {"n_train", train.size()},
                                 {"device", device.str()}, {"threads", threads}, {"vae", arch.to_json()},
                                 {"train", opts.to_json()}, {"threshold", o->threshold},
-                                {"heldout_images", heldout.size()}});
+                                {"heldout_images", heldout.size()}},
+                        io::RunFolder::Placement::in_place);  // keeps its complete checkpoints
         run.log("train-vae: " + std::to_string(train.size()) + " images from " + o->data + ", device " +
                 device.str() + ", " + std::to_string(threads) + " threads");
         io::Progress progress("train-vae", static_cast<std::size_t>(o->steps));
@@ -250,9 +251,10 @@ Register reg_dim(
         const auto heldout = heldout_images(spec, o->images);
         const auto m = measure(*vae.net, heldout, o->threshold, device);
         if (!o->out.empty()) {
-          io::ensure_directory(o->out);
-          write_local_dim_csv(fs::path(o->out) / "local_dim.csv", m);
-          write_local_dim_figure(fs::path(o->out) / "local_dim.png", m, o->threshold, "VAE baseline");
+          io::RunFolder run(o->out, {{"command", "vae-dim"}, {"checkpoint", o->checkpoint}, {"data", spec},
+                                     {"images", o->images}, {"threshold", o->threshold}});
+          write_local_dim_csv(run.path("local_dim.csv"), m);
+          write_local_dim_figure(run.path("local_dim.png"), m, o->threshold, "VAE baseline");
         }
         return {{"checkpoint", o->checkpoint},
                 {"data", spec},

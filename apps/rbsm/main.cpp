@@ -1,5 +1,9 @@
 // rbsm: score models on manifold-valued data. See README.md and `rbsm --help`.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -11,6 +15,7 @@
 #include "cli.hpp"
 #include "rbsm/allocator.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/io/figure.hpp"
 #include "rbsm/io/run_folder.hpp"
 #include "rbsm/parallel.hpp"
 #include "rbsm/validate.hpp"
@@ -41,12 +46,49 @@ RegisterExperiment::RegisterExperiment(std::string name, int order, Experiment r
 namespace {
 std::atomic<bool> g_interrupted{false};
 std::atomic<bool> g_polled{false};  // set once a command asks interrupted(): it stops cleanly on its own
-/// The first SIGINT/SIGTERM only sets the flag when the running command polls it (training saves a
-/// checkpoint and stops); otherwise, or on a second signal, the default action ends the process at once.
+
+/// SIGINT and SIGTERM: the handler (whichever thread the kernel picks; LibTorch starts threads before
+/// main) only writes the signal number to a pipe; this thread reads it and decides. The figure renderer
+/// starts with both blocked (a Ctrl-C sent to the whole process group reaches rbsm only). The first signal
+/// only sets the flag when the running command polls it (training saves a checkpoint and stops, exit 130).
+/// Otherwise, or on a further signal more than a second later, the command stops at once: staging folders
+/// are removed, in-place run folders keep their complete checkpoints and get status.json, exit 130 with
+/// one line. Repeats within a second are the same interrupt (`timeout -s INT` signals rbsm and then its
+/// process group; a terminal's Ctrl-C reaches every process of the group).
+int g_signal_pipe[2] = {-1, -1};
 void on_signal(int sig) {
-  if (!g_polled.load() || g_interrupted.exchange(true)) {
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
+  const int saved = errno;
+  const unsigned char s = static_cast<unsigned char>(sig);
+  [[maybe_unused]] const auto n = ::write(g_signal_pipe[1], &s, 1);
+  errno = saved;
+}
+void signal_thread() {
+  std::chrono::steady_clock::time_point first{};
+  for (;;) {
+    unsigned char s = 0;
+    const ssize_t got = ::read(g_signal_pipe[0], &s, 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got != 1) return;
+    const int sig = s;
+    const auto now = std::chrono::steady_clock::now();
+    if (g_polled.load() && !g_interrupted.load()) {
+      first = now;
+      g_interrupted.store(true);
+      continue;
+    }
+    if (g_interrupted.load() && now - first < std::chrono::seconds(1)) continue;
+    rbsm::io::kill_running_renderer();
+    rbsm::io::abandon_run_folders(std::string("stopped at once by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    const std::string line = std::string("rbsm: interrupted: stopped at once by ") +
+                             (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                             "; nothing half-written was left (a new run folder is not created, a resumable run "
+                             "keeps its last complete checkpoint)\n";
+    std::fflush(stderr);
+    if (::isatty(STDERR_FILENO)) {  // clear a progress bar
+      [[maybe_unused]] const auto c = ::write(STDERR_FILENO, "\r\033[K", 4);
+    }
+    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, line.data(), line.size());
+    ::_exit(130);
   }
 }
 
@@ -124,6 +166,16 @@ std::string fmt(double v, int digits) {
 
 int main(int argc, char** argv) {
   using namespace rbsm::cli;
+  if (::pipe2(g_signal_pipe, O_CLOEXEC) == 0) {
+    std::thread(signal_thread).detach();
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+  }
+  rbsm::io::set_interrupted_query([] { return g_interrupted.load(); });
   rbsm::keep_freed_memory();
   CLI::App app{"rbsm: Rao-Blackwellized score matching on manifolds, and the anatomy of trained score models.\n"
                "Every command takes --json (one JSON object on stdout), --seed and --threads."};
@@ -161,17 +213,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rbsm: error: %s (see --help)\n", msg.c_str());
     return e.get_exit_code() ? e.get_exit_code() : 2;
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is reported as a write error, not a silent death
   try {
     apply_threads(common);
-    const json result = runner();
+    json result = runner();
     if (g_interrupted.load()) {
       rbsm::io::record_run_status("interrupted", "stopped by a signal; the last complete checkpoint is kept");
-      std::fprintf(stderr, "rbsm: interrupted: stopped cleanly (the run folder keeps its last complete state)\n");
+      std::fprintf(stderr, "rbsm: interrupted: stopped cleanly (the run folder keeps its last complete state; "
+                           "a new run folder of a short command is not created)\n");
       return 130;
     }
+    if (const std::string e = rbsm::io::take_commit_error(); !e.empty()) throw rbsm::IoError(e);
+    rbsm::io::rewrite_staged_paths(result);  // results name the final run folder, not its staging folder
     check_finite(result, "");
     rbsm::io::record_run_status("complete", "");
     if (common.json)
@@ -187,6 +240,11 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const std::exception& e) {
     const std::string msg = explain(e);
+    if (g_interrupted.load()) {  // a command that stops on the flag by throwing (reproduce, benchmarks)
+      rbsm::io::record_run_status("interrupted", msg);
+      std::fprintf(stderr, "rbsm: interrupted: %s\n", msg.c_str());
+      return 130;
+    }
     rbsm::io::record_run_status("failed", msg);
     std::fprintf(stderr, "rbsm: error: %s\n", msg.c_str());
     return 1;

@@ -33,7 +33,7 @@ ClassifierRunResult train_classifier_run(const std::string& data, const std::fil
   const nlohmann::json config = {{"command", "train-classifier"}, {"data", data},
                                  {"classifier", net_options.to_json()}, {"train", train.to_json()},
                                  {"device", device.str()}};
-  io::RunFolder run(out, config);
+  io::RunFolder run(out, config, io::RunFolder::Placement::in_place);  // an interrupted training keeps its classifier
   run.log("train-classifier: " + std::to_string(train_set.size()) + " training and " +
               std::to_string(test_set.size()) + " test images from " + data,
           !progress);

@@ -39,24 +39,150 @@ long dead_pid() {
 }
 }  // namespace
 
+namespace {
+/// `.NAME.staging.PID` and `.NAME.rbsm.lock` entries beside `d`.
+std::vector<std::string> hidden_siblings(const fs::path& d) {
+  std::vector<std::string> found;
+  for (const auto& e : fs::directory_iterator(d.parent_path()))
+    if (e.path().filename().string().rfind("." + d.filename().string() + ".", 0) == 0)
+      found.push_back(e.path().filename().string());
+  return found;
+}
+}  // namespace
+
 TEST(RunFolder, FailureRemovesAFolderItCreated) {
   const fs::path d = fresh_dir("fail");
+  fs::path staging;
   EXPECT_THROW(
       {
         rbsm::io::RunFolder run(d, {{"command", "test"}});
         run.write_text("partial.txt", "half");
-        ASSERT_TRUE(fs::exists(d / "config.json"));
-        ASSERT_TRUE(fs::exists(d / ".rbsm.lock"));
+        staging = run.dir();
+        ASSERT_TRUE(run.staged());
+        ASSERT_TRUE(fs::exists(run.path("config.json")));
+        EXPECT_EQ(staging, d.parent_path() / ("." + d.filename().string() + ".staging." + std::to_string(::getpid())));
+        EXPECT_FALSE(fs::exists(d));  // nothing at --out while the command runs
+        EXPECT_TRUE(fs::exists(d.parent_path() / ("." + d.filename().string() + ".rbsm.lock")));
         throw rbsm::NumericalError("diverged");
       },
       rbsm::NumericalError);
   EXPECT_FALSE(fs::exists(d));
+  EXPECT_FALSE(fs::exists(staging));
+  EXPECT_TRUE(hidden_siblings(d).empty());
+}
+
+TEST(RunFolder, AStagedRunIsRenamedIntoPlaceOnSuccessAndItsResultNamesTheFinalFolder) {
+  const fs::path d = fresh_dir("staged");
+  nlohmann::json result;
+  {
+    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    run.write_text("a.csv", "1,2\n");
+    result = {{"out", run.dir().string()}, {"files", {run.path("a.csv").string()}}, {"n", 3}};
+    EXPECT_FALSE(fs::exists(d));
+  }
+  EXPECT_EQ(rbsm::io::take_commit_error(), "");
+  EXPECT_TRUE(fs::exists(d / "a.csv"));
+  EXPECT_TRUE(fs::exists(d / "config.json"));
+  EXPECT_TRUE(hidden_siblings(d).empty());
+  rbsm::io::rewrite_staged_paths(result);
+  EXPECT_EQ(result["out"], d.string());
+  EXPECT_EQ(result["files"][0], (d / "a.csv").string());
+  EXPECT_EQ(result["n"], 3);
+  fs::remove_all(d);
+}
+
+TEST(RunFolder, AnExistingEmptyFolderIsReplacedByTheStagedRun) {
+  const fs::path d = fresh_dir("empty");
+  fs::create_directories(d);
+  {
+    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    EXPECT_TRUE(run.staged());
+    run.write_text("r.txt", "done");
+  }
+  EXPECT_TRUE(fs::exists(d / "r.txt"));
+  EXPECT_TRUE(hidden_siblings(d).empty());
+  fs::remove_all(d);
+}
+
+TEST(RunFolder, AFolderCreatedMeanwhileByAnotherProcessFailsTheCommitAndIsLeftAlone) {
+  const fs::path d = fresh_dir("raced");
+  {
+    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    run.write_text("mine.txt", "ours");
+    fs::create_directories(d);  // another process (not an rbsm one) writes the same folder meanwhile
+    std::ofstream(d / "theirs.txt") << "theirs";
+  }
+  const std::string e = rbsm::io::take_commit_error();
+  EXPECT_NE(e.find("cannot put the results into " + d.string() + ": another process created it meanwhile"),
+            std::string::npos)
+      << e;
+  EXPECT_TRUE(fs::exists(d / "theirs.txt"));
+  EXPECT_FALSE(fs::exists(d / "mine.txt"));
+  EXPECT_TRUE(hidden_siblings(d).empty());
+  fs::remove_all(d);
+}
+
+TEST(RunFolder, AStagingFolderAndLockOfAKilledProcessAreRemovedByTheNextRun) {
+  const fs::path d = fresh_dir("killed");
+  const long dead = dead_pid();
+  const fs::path stale = d.parent_path() / ("." + d.filename().string() + ".staging." + std::to_string(dead));
+  fs::create_directories(stale);
+  std::ofstream(stale / "config.json") << "{}";
+  std::ofstream(d.parent_path() / ("." + d.filename().string() + ".rbsm.lock")) << dead << "\n";
+  {
+    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    EXPECT_FALSE(fs::exists(stale));
+  }
+  EXPECT_TRUE(fs::exists(d / "config.json"));
+  EXPECT_TRUE(hidden_siblings(d).empty());
+  fs::remove_all(d);
+}
+
+TEST(RunFolder, AFolderBeingStagedByALiveProcessIsRefused) {
+  const fs::path d = fresh_dir("staging-locked");
+  const fs::path lock = d.parent_path() / ("." + d.filename().string() + ".rbsm.lock");
+  std::ofstream(lock) << ::getppid() << "\n";
+  try {
+    rbsm::io::RunFolder run(d, {{"command", "test"}}, rbsm::io::RunFolder::Placement::in_place);
+    FAIL() << "a folder being written by a live process was opened";
+  } catch (const rbsm::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("in use by another rbsm process (pid " + std::to_string(::getppid())),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(d));
+  fs::remove(lock);
+}
+
+TEST(RunFolder, AnImmediateStopOnASignalLeavesThePreviousState) {
+  // abandon_run_folders (main's signal thread) in a child process: it ends the process's RunFolders.
+  const fs::path staged = fresh_dir("abandon-staged"), kept = fresh_dir("abandon-kept");
+  const pid_t child = ::fork();
+  if (child == 0) {
+    rbsm::io::RunFolder a(staged, {{"command", "test"}});
+    a.write_text("half.txt", "half");
+    rbsm::io::RunFolder b(kept, {{"command", "test"}}, rbsm::io::RunFolder::Placement::in_place);
+    b.write_text("checkpoint.pt", "complete");
+    rbsm::io::abandon_run_folders("stopped at once by SIGINT");
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_FALSE(fs::exists(staged));
+  EXPECT_TRUE(hidden_siblings(staged).empty());
+  EXPECT_TRUE(fs::exists(kept / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(kept / ".rbsm.lock"));
+  EXPECT_TRUE(hidden_siblings(kept).empty());
+  std::ifstream in(kept / "status.json");
+  EXPECT_EQ(nlohmann::json::parse(in).at("state"), "interrupted");
+  fs::remove_all(kept);
 }
 
 TEST(RunFolder, FailureKeepsAFolderWithACompleteCheckpoint) {
   const fs::path d = fresh_dir("ckpt");
   try {
-    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    rbsm::io::RunFolder run(d, {{"command", "test"}}, rbsm::io::RunFolder::Placement::in_place);
     run.write_text("checkpoint.pt", "complete");
     throw rbsm::NumericalError("diverged");
   } catch (const rbsm::NumericalError&) {
@@ -75,7 +201,7 @@ TEST(RunFolder, ALongStudyKeepsItsFinishedPartsOnFailure) {
   // reproduce / earth-benchmark: an experiment that fails after others finished keeps their results.
   const fs::path d = fresh_dir("study");
   try {
-    rbsm::io::RunFolder run(d, {{"command", "test"}});
+    rbsm::io::RunFolder run(d, {{"command", "test"}}, rbsm::io::RunFolder::Placement::in_place);
     run.keep_partial_results();
     run.write_text("finished_part.txt", "an hour of training");
     throw rbsm::NumericalError("the second experiment diverged");
@@ -98,6 +224,7 @@ TEST(RunFolder, SuccessKeepsEverythingAndReleasesTheLock) {
   EXPECT_TRUE(fs::exists(d / "result.txt"));
   EXPECT_TRUE(fs::exists(d / "config.json"));
   EXPECT_FALSE(fs::exists(d / ".rbsm.lock"));
+  EXPECT_TRUE(hidden_siblings(d).empty());
   fs::remove_all(d);
 }
 

@@ -37,7 +37,13 @@ struct Figure {
   Panel& panel(std::string title, std::string xlabel, std::string ylabel);
   nlohmann::json to_json() const;
   /// Renders to `png` (and writes `png` with extension .json). Throws IoError if rendering fails.
+  /// Renders with /usr/bin/python3 scripts/plot_figure.py (its stdout goes to stderr), started with
+  /// SIGINT/SIGTERM blocked: a Ctrl-C sent to the whole process group reaches rbsm only, which decides
+  /// how to stop (docs/reliability.md); std::system would have ignored it in rbsm instead.
   void save(const std::filesystem::path& png) const;
 };
+
+/// Kills a figure renderer that is running (SIGKILL), for an immediate stop on a signal; async-safe.
+void kill_running_renderer();
 
 }  // namespace rbsm::io
