@@ -29,6 +29,9 @@ Register reg(
       app.add_option("--batch", o->fit.batch, "batch size")->capture_default_str();
       app.add_option("--width", o->fit.net.width, "hidden width")->capture_default_str();
       app.add_option("--depth", o->fit.net.depth, "residual blocks")->capture_default_str();
+      app.add_option("--fourier-features", o->fit.net.fourier_features, "random Fourier features of x (0: none)")
+          ->capture_default_str();
+      app.add_option("--fourier-scale", o->fit.net.fourier_scale, "scale S of the Fourier matrix")->capture_default_str();
       app.add_option("--sigma-min", o->fit.sigma_min, "smallest noise level")->capture_default_str();
       app.add_option("--sigma-max", o->fit.sigma_max, "largest noise level")->capture_default_str();
       app.add_option("--lr", o->fit.lr, "Adam learning rate")->capture_default_str();

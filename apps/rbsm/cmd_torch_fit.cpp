@@ -48,6 +48,10 @@ void add_fit_options(CLI::App& app, FitCli& o) {
   app.add_option("--width", o.fit.net.width, "hidden width")->capture_default_str();
   app.add_option("--depth", o.fit.net.depth, "residual blocks")->capture_default_str();
   app.add_option("--frequencies", o.fit.net.frequencies, "sinusoidal frequencies of log sigma")->capture_default_str();
+  app.add_option("--fourier-features", o.fit.net.fourier_features,
+                 "N random Fourier features sin/cos(B x) of the input, B ~ N(0, S^2) fixed (0: none)")
+      ->capture_default_str();
+  app.add_option("--fourier-scale", o.fit.net.fourier_scale, "S, the scale of B (peaks ~1/S wide)")->capture_default_str();
   app.add_option("--target", o.target, "raw | rb (leave-one-out RB target from the training split)")
       ->capture_default_str();
   app.add_option("--sigma-min", o.fit.sigma_min, "smallest noise level")->capture_default_str();

@@ -75,7 +75,7 @@ void earth_figures(const fit::EarthBenchmarkResult& r, const fit::EarthBenchmark
     sec.figures.push_back(dir.filename().string() + "/" + png);
     fit::SampleOptions so;
     so.n = 500;
-    so.mala_steps = 100;  // MALA evaluates the model chain by chain: the slow part of this figure
+    so.mala_steps = 100;  // batched across chains (fit::mala_batched)
     so.sigma_eval = density.sigma;
     so.correction = c;
     const geometry::Mat S = data::from_manifold_points(fit::sample_model(model, so).samples, *M, data::PointFormat::latlon);

@@ -53,6 +53,7 @@ json sample_manifold(const SampleCli& o, const Common& common) {
       data::parse_point_format(!o.format.empty() ? o.format : cfg.value("format", std::string("ambient")));
   data::format_columns(format, model.manifold());  // refuse a format that does not fit, before writing
   const int threads = apply_threads(common);
+  so.threads = threads;  // MALA's per-chain geometry (the samples do not depend on it)
   io::RunFolder run(o.out, {{"command", "sample"}, {"checkpoint", o.checkpoint}, {"n", o.n},
                             {"steps_per_level", o.steps_per_level}, {"mala_steps", o.mala_steps},
                             {"epsilon", o.epsilon}, {"mala_step", o.mala_step}, {"format", data::to_string(format)},
