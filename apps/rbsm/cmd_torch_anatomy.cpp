@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "cli.hpp"
+#include "torchscript_cli.hpp"
 #include "rbsm/anatomy/analytic_fields.hpp"
 #include "rbsm/anatomy/measures.hpp"
 #include "rbsm/anatomy/model_field.hpp"
@@ -31,6 +32,7 @@ struct AnatomyArgs {
   int examples = 3;
   double kappa = 0.1;
   bool spectra_csv = true;
+  TorchScriptArgs ts;  // --torchscript MODEL.pt (cmd_torch_torchscript.cpp)
 };
 
 anatomy::AnatomyOptions analysis_options(const AnatomyArgs& a) {
@@ -294,8 +296,9 @@ Register reg("anatomy",
                app.add_option("--images", a->n_images, "number of sampled images (checkpoint)")->capture_default_str();
                app.add_option("--image", a->images,
                               "analyse these PNG digits (noised to each t) instead of sampling; repeatable");
-               app.add_option("--points", a->points, "number of points drawn from the field's distribution (field)")
-                   ->capture_default_str();
+               app.add_option("--points", a->ts.points_text,
+                              "number of points drawn from the field's distribution (field; default 8), or with "
+                              "--torchscript a FILE of points (CSV/.npy, one flattened point per row)");
                app.add_option("--kappa", a->kappa, "slack of the local-dimension rule 1/s_i < (1+kappa) sigma_t^2")
                    ->capture_default_str();
                app.add_option("--chunk", a->chunk, "one-hot cotangents per backward pass")->capture_default_str();
@@ -308,9 +311,16 @@ Register reg("anatomy",
                    ->capture_default_str();
                app.add_flag("!--no-spectra-csv", a->spectra_csv, "skip spectra.csv (every rank of every point)");
                app.add_option("--out", a->out, "output folder")->capture_default_str();
+               add_torchscript_options(app, a->ts, "--times", /*sample_steps=*/false);
                return [a, &common]() -> json {
-                 if (a->checkpoint.empty() == a->field.empty())
-                   throw InvalidArgument("give exactly one of --checkpoint RUN or --field SPEC");
+                 if (!a->checkpoint.empty() + !a->field.empty() + a->ts.given() != 1)
+                   throw InvalidArgument("give exactly one of --checkpoint RUN, --field SPEC or --torchscript MODEL.pt");
+                 if (a->ts.given())
+                   return run_torchscript_anatomy(a->ts,
+                                                  {a->times, a->linalg, a->out, a->n_images, a->steps, a->examples,
+                                                   a->spectra_csv, a->kappa},
+                                                  analysis_options(*a), common);
+                 a->points = points_count(a->ts, a->points);
                  return a->field.empty() ? run_checkpoint(*a, common) : run_field(*a, common);
                };
              });

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "cli.hpp"
+#include "torchscript_cli.hpp"
 #include "rbsm/anatomy/lid_bench.hpp"
 #include "rbsm/anatomy/model_field.hpp"
 #include "rbsm/data/images.hpp"
@@ -35,6 +36,7 @@ struct LidArgs {
   double t = 0.01, kappa = 0.1, lr = 2e-3;
   bool normal_centre = false;
   std::string param = "x0", data = "mnist", device = "cpu";
+  TorchScriptArgs ts;  // --torchscript MODEL.pt (cmd_torch_torchscript.cpp)
 };
 
 anatomy::LidOptions lid_options(const LidArgs& a) {
@@ -353,7 +355,9 @@ Register reg("lid-bench",
                app.add_option("--manifolds", a->manifolds,
                               "';'-separated specs: sphere:d=N,D=N | torus:d=N,D=N | two-spheres:d1=N,d2=N,D=N")
                    ->capture_default_str();
-               app.add_option("--points", a->points, "held-out points per manifold")->capture_default_str();
+               app.add_option("--points", a->ts.points_text,
+                              "held-out points per manifold (default 32), or with --torchscript a FILE of points "
+                              "x_0 (CSV/.npy, one flattened point per row)");
                app.add_option("--steps", a->steps, "training steps per manifold")->capture_default_str();
                app.add_option("--train-points", a->train_points, "training set size per manifold")
                    ->capture_default_str();
@@ -381,7 +385,15 @@ Register reg("lid-bench",
                app.add_option("--per-class", a->per_class, "with --checkpoint: held-out images per class")
                    ->capture_default_str();
                app.add_option("--device", a->device, "with --checkpoint: cpu | cuda | auto")->capture_default_str();
-               return [a, &common]() -> json { return a->checkpoint.empty() ? run_bench(*a, common) : run_images(*a, common); };
+               add_torchscript_options(app, a->ts, "--t", /*sample_steps=*/true);
+               return [a, &common]() -> json {
+                 if (a->ts.given()) {
+                   if (!a->checkpoint.empty()) throw InvalidArgument("give --checkpoint RUN or --torchscript MODEL.pt, not both");
+                   return run_torchscript_lid(a->ts, lid_options(*a), a->out, common);
+                 }
+                 a->points = points_count(a->ts, a->points);
+                 return a->checkpoint.empty() ? run_bench(*a, common) : run_images(*a, common);
+               };
              });
 
 }  // namespace
