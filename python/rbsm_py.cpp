@@ -29,7 +29,8 @@
 
 namespace rbsm::py {
 
-void bind_fit(pb::module_& m);  // fit_py.cpp (LibTorch builds)
+void bind_fit(pb::module_& m);          // fit_py.cpp (LibTorch builds)
+void bind_torchscript(pb::module_& m);  // torchscript_py.cpp (LibTorch builds)
 
 namespace {
 
@@ -696,5 +697,6 @@ PYBIND11_MODULE(rbsm, m) {
 
 #ifdef RBSM_WITH_TORCH
   bind_fit(m);
+  bind_torchscript(m);
 #endif
 }
