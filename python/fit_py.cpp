@@ -14,6 +14,7 @@
 #include "rbsm/data/points.hpp"
 #include "rbsm/fit/fit.hpp"
 #include "rbsm/fit/study.hpp"
+#include "rbsm/nn/mlp.hpp"
 
 namespace rbsm::py {
 namespace {
@@ -185,6 +186,7 @@ Mat batch_of(const PyFitRun& r, const pb::handle& Z, bool* single) {
 }  // namespace
 
 void bind_fit(pb::module_& m) {
+  nn::register_model_drifts();  // rbsm.langevin(M, "model:PATH", ...)
   pb::class_<PyFitRun>(m, "FitRun",
                        "A fitted noise-conditional score model on M (docs/fit.md): s(z, sigma) and, for energy models,\n"
                        "the density p(z) = exp(E_c(z, sigma) - log Z) on M with E_c the corrected energy:\n"

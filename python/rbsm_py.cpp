@@ -431,7 +431,7 @@ PyLangevin langevin(const PyManifold& M, const pb::object& drift, const pb::obje
     LongCall call("langevin", static_cast<std::size_t>(chains), progress);
     o.on_chain_done = [&](std::size_t done) { call.poll(done); };
     without_gil([&] {
-      const sampling::Drift d = sampling::make_drift(name, *Q.q, sigma, dopt);
+      const sampling::Drift d = sampling::build_drift(name, *Q.q, sigma, "none", dopt);
       call.poll(0);
       res = sampling::run_langevin(*M.M, d, o);
       call.finish();

@@ -9,7 +9,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "equilibrium_common.hpp"
+#include "cli.hpp"
+#include "rbsm/sampling/equilibrium_study.hpp"
 #include "rbsm/dsm/rb_estimator.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
@@ -207,12 +208,12 @@ json run_regress(const RegressConfig& c, const std::filesystem::path& dir, const
     const std::vector<std::pair<std::string, std::string>> runs{
         {"model_raw.pt", "none"}, {"model_rb.pt", "none"}, {"model_rb.pt", "extrinsic"}, {"model_rb.pt", "full"}};
     for (const auto& [file, corr] : runs) {
-      EquilibriumConfig e;
+      sampling::EquilibriumStudyOptions e;
       e.manifold = c.manifold, e.dist = c.dist, e.sigma = c.sigma, e.correction = corr;
       e.drifts = {"model:" + (dir / file).string()};
       e.langevin.chains = c.langevin_chains, e.langevin.steps = c.langevin_steps, e.langevin.step_size = 0.01;
       e.langevin.seed = c.seed, e.langevin.threads = c.threads;
-      const auto o = run_equilibrium(e, log);
+      const auto o = sampling::equilibrium_study(e, log);
       json r = o.summary["drifts"][0];
       r["model"] = file, r["correction"] = corr;
       lang.push_back(r);

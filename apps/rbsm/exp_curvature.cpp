@@ -13,13 +13,13 @@
 #include "rbsm/io/figure.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/table.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::cli {
 namespace {
 
 using geometry::Mat;
 using geometry::Vec;
-constexpr double kPi = 3.14159265358979323846;
 constexpr double kClaimTolerance = 1e-10;
 
 /// One row of the table: a manifold, a point and the source's claim about it (if any).

@@ -8,11 +8,13 @@
 #include <cmath>
 #include <iostream>
 
-#include "equilibrium_common.hpp"
+#include "cli.hpp"
+#include "rbsm/sampling/equilibrium_study.hpp"
 #include "rbsm/dist/density.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/table.hpp"
+#include "rbsm/sampling/drifts.hpp"
 #include "rbsm/sampling/equilibrium.hpp"
 
 namespace rbsm::cli {
@@ -103,7 +105,7 @@ ReportSection run(const ReproduceContext& ctx) {
   hist.title = "Equilibrium of <z, mu> under Langevin (sigma = 0.29, vMF kappa = 2)";
   json simulated = json::array();
   for (int d : dims) {
-    EquilibriumConfig c;
+    sampling::EquilibriumStudyOptions c;
     c.manifold = "sphere:" + std::to_string(d);
     c.dist = "vmf:kappa=2";
     c.sigma = kSigmaSource;
@@ -112,10 +114,11 @@ ReportSection run(const ReproduceContext& ctx) {
     c.langevin.chains = quick ? 400 : 2000;
     c.langevin.steps = quick ? 6000 : 16000;
     c.langevin.step_size = 0.002;
+    c.sampler = "ula";  // the figure shows unadjusted Langevin beside each drift's exact law
     c.langevin.record_every = 20;
     c.langevin.seed = ctx.seed;
     c.langevin.threads = ctx.threads;
-    const auto o = run_equilibrium(c, [](const std::string&) {});
+    const auto o = sampling::equilibrium_study(c, [](const std::string&) {});
     for (const auto& p : o.panels) hist.panels.push_back(p);
     for (const auto& j : o.summary["drifts"]) {
       simulated.push_back({{"d", d}, {"result", j}});
@@ -136,7 +139,7 @@ ReportSection run(const ReproduceContext& ctx) {
   json torus = json::array();
   auto torus_case = [&](const std::string& manifold, const std::string& dist, int chains, int steps,
                         const std::string& png, const std::string& title) {
-    EquilibriumConfig c;
+    sampling::EquilibriumStudyOptions c;
     c.manifold = manifold;
     c.dist = dist;
     c.sigma = 0.3;
@@ -144,13 +147,14 @@ ReportSection run(const ReproduceContext& ctx) {
     c.langevin.chains = chains;
     c.langevin.steps = steps;
     c.langevin.step_size = 0.005;
+    c.sampler = "ula";  // one sampler for all drifts: the shifts against `true` cancel its O(h) bias
     c.langevin.seed = ctx.seed;
     c.langevin.threads = ctx.threads;
     try {
-      const auto o = run_equilibrium(c, [](const std::string& line) { std::cerr << line << "\n"; });
+      const auto o = sampling::equilibrium_study(c, [](const std::string& line) { std::cerr << line << "\n"; });
       io::Figure tf;
       tf.title = title;
-      tf.panels = o.panels;
+      tf.panels.assign(o.panels.begin(), o.panels.end());
       tf.save(dir / png);
       sec.figures.push_back("equilibrium/" + png);
       torus.push_back(o.summary);

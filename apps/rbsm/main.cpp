@@ -17,6 +17,7 @@
 #include "rbsm/error.hpp"
 #include "rbsm/io/figure.hpp"
 #include "rbsm/io/run_folder.hpp"
+#include "rbsm/io/table.hpp"
 #include "rbsm/parallel.hpp"
 #include "rbsm/validate.hpp"
 
@@ -24,6 +25,7 @@
 #include <torch/torch.h>
 
 #include "rbsm/nn/device.hpp"
+#include "rbsm/nn/mlp.hpp"
 #endif
 
 namespace rbsm::cli {
@@ -156,11 +158,7 @@ int apply_threads(const Common& common) {
   return n;
 }
 
-std::string fmt(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return buf;
-}
+std::string fmt(double v, int digits) { return io::format_double(v, digits); }
 
 }  // namespace rbsm::cli
 
@@ -177,6 +175,9 @@ int main(int argc, char** argv) {
   }
   rbsm::io::set_interrupted_query([] { return g_interrupted.load(); });
   rbsm::keep_freed_memory();
+#ifdef RBSM_WITH_TORCH
+  rbsm::nn::register_model_drifts();  // --drift model:PATH (sampling::build_drift)
+#endif
   CLI::App app{"rbsm: Rao-Blackwellized score matching on manifolds, and the anatomy of trained score models.\n"
                "Every command takes --json (one JSON object on stdout), --seed and --threads."};
   app.require_subcommand(1);

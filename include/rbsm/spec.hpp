@@ -24,6 +24,9 @@ struct Spec {
 
 /// Parses "1,2.5,-3" into a vector; throws InvalidArgument naming `what` on a bad or non-finite entry.
 Eigen::VectorXd parse_vector(const std::string& text, const std::string& what);
+/// Splits a comma-separated list of names ("true,rb"; spaces dropped); throws InvalidArgument
+/// "WHAT 'TEXT': empty NOUN" for an empty entry or list (e.g. noun "drift name").
+std::vector<std::string> parse_names(const std::string& text, const std::string& what, const std::string& noun);
 /// Parses one finite double; throws InvalidArgument naming `what`.
 double parse_double(const std::string& text, const std::string& what);
 

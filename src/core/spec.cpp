@@ -25,6 +25,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 }  // namespace
 
+std::vector<std::string> parse_names(const std::string& text, const std::string& what, const std::string& noun) {
+  auto names = split(text, ',');
+  for (const auto& n : names)
+    if (n.empty()) throw InvalidArgument(what + " '" + text + "': empty " + noun);
+  return names;
+}
+
 double parse_double(const std::string& text, const std::string& what) {
   const char* begin = text.c_str();
   char* end = nullptr;

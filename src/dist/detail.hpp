@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "rbsm/numerics/constants.hpp"
+
 namespace rbsm::dist::detail {
 
 /// A number with 15 significant digits, for specs and error messages.
@@ -12,8 +14,6 @@ inline std::string number(double v) {
   std::snprintf(buf, sizeof buf, "%.15g", v);
   return buf;
 }
-
-constexpr double kPi = 3.14159265358979323846;
 
 /// Largest accepted concentration (kappa, f): beyond it q is a point mass to double precision
 /// (kappa * 2^-52 > 1e-4, so log q loses every digit) and the normalisers overflow.

@@ -6,12 +6,12 @@
 #include <string>
 
 #include "rbsm/error.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::dist {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kPi = 3.14159265358979323846;
 
 /// Hankel's asymptotic series for large x: log I_nu(x) = x - log(2 pi x)/2 + log sum_k (-1)^k a_k / x^k.
 double log_bessel_i_hankel(double nu, double x) {

@@ -10,7 +10,6 @@
 #include "rbsm/geometry/torus.hpp"
 
 namespace rbsm::dist {
-using detail::kPi;
 using detail::number;
 
 double sample_von_mises(double kappa, Rng& rng) {

@@ -8,7 +8,6 @@
 #include "rbsm/geometry/sphere.hpp"
 
 namespace rbsm::dist {
-using detail::kPi;
 using detail::number;
 
 double log_vmf_normaliser(int d, double kappa) {

@@ -10,11 +10,11 @@
 #include "rbsm/geometry/torus.hpp"
 #include "rbsm/parallel.hpp"
 #include "rbsm/random.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::fit {
 
 namespace {
-constexpr double kPi = 3.14159265358979323846;
 
 long parse_count(const std::string& text, const std::string& what) {
   std::size_t used = 0;

@@ -13,6 +13,7 @@
 #include "rbsm/nn/distributed.hpp"
 #include "rbsm/nn/train.hpp"
 #include "rbsm/random.hpp"
+#include "rbsm/nn/schedule.hpp"
 
 namespace rbsm::fit {
 
@@ -204,9 +205,8 @@ torch::Tensor loss_of(NoiseNet& net, const geometry::Manifold& M, const Examples
 }
 
 double learning_rate(const FitOptions& o, std::int64_t step) {
-  const double warm = o.warmup > 0 ? std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(o.warmup)) : 1.0;
   const double progress = static_cast<double>(step) / static_cast<double>(o.steps);
-  return o.lr * warm * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(3.14159265358979323846 * progress)));
+  return o.lr * nn::warmup_factor(step, o.warmup) * nn::cosine_factor(progress, 0.1);
 }
 
 void copy_parameters(const torch::nn::Module& from, torch::nn::Module& to) {
@@ -319,7 +319,7 @@ TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, co
     adam.step();
     {
       torch::NoGradGuard no_grad;
-      const double d = std::min(o.ema_decay, static_cast<double>(1 + step) / static_cast<double>(10 + step));
+      const double d = nn::ema_decay(o.ema_decay, step);
       const auto src = net->parameters();
       auto dst = ema->parameters();
       for (std::size_t i = 0; i < src.size(); ++i) dst[i].mul_(d).add_(src[i], 1.0 - d);

@@ -5,10 +5,10 @@
 #include <sstream>
 
 #include "rbsm/error.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::geometry {
 namespace {
-constexpr double kPi = 3.14159265358979323846;
 
 void check_semi_axes(const std::vector<double>& a) {
   if (a.size() < 2)

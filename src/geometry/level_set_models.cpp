@@ -5,11 +5,11 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/level_set_autodiff.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::geometry {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 /// F(x) = (sqrt(x0^2 + x1^2) - R)^2 + x2^2 - r^2 (torus of revolution about the x2 axis).
 struct TorusFunction {

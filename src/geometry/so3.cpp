@@ -4,11 +4,11 @@
 #include <memory>
 
 #include "rbsm/error.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::geometry {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 using Mat3 = Eigen::Matrix3d;
 Mat3 as_matrix(const Vec& x) { return Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(x.data()); }

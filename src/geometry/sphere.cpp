@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "rbsm/error.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::geometry {
 namespace {
-constexpr double kPi = 3.14159265358979323846;
 // Below this norm x / |x| is not a well-defined nearest point (the centre is the focal set).
 constexpr double kCentreTolerance = 1e-12;
 }  // namespace

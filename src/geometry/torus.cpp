@@ -4,10 +4,10 @@
 #include <sstream>
 
 #include "rbsm/error.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::geometry {
 namespace {
-constexpr double kPi = 3.14159265358979323846;
 // Relative size below which a radial distance counts as zero (no unique nearest point).
 constexpr double kFocalTolerance = 1e-12;
 

@@ -24,9 +24,11 @@ std::vector<std::vector<double>> read_csv_numbers(const std::filesystem::path& p
   return rows;
 }
 
-std::string format_double(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+std::string format_double(double v) { return format_double(v, 17); }
+
+std::string format_double(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
   return buf;
 }
 

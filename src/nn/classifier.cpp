@@ -9,11 +9,12 @@
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/zip_check.hpp"
 #include "rbsm/random.hpp"
+#include "rbsm/nn/schedule.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::nn {
 
 namespace {
-constexpr double kPi = 3.14159265358979323846;
 /// Spatial side after three 2x2 max-pools (floor each time).
 std::int64_t pooled_side(std::int64_t s) { return ((s / 2) / 2) / 2; }
 }  // namespace
@@ -106,7 +107,7 @@ double classifier_learning_rate(const ClassifierTrainOptions& o, std::int64_t st
   if (step < o.warmup()) return o.lr() * static_cast<double>(step + 1) / static_cast<double>(o.warmup());
   const double span = std::max<std::int64_t>(1, total - o.warmup());
   const double progress = std::min(1.0, static_cast<double>(step - o.warmup()) / span);
-  return o.lr() * 0.5 * (1.0 + std::cos(kPi * progress));
+  return o.lr() * cosine_factor(progress);
 }
 
 torch::Tensor augment_batch(const torch::Tensor& x, const ClassifierTrainOptions& o, std::int64_t step) {
@@ -258,8 +259,8 @@ LoadedClassifier load_classifier(const std::filesystem::path& run_or_file, torch
   } catch (const std::exception& e) {
     throw IoError(file.string() + ": not a readable checkpoint (truncated or corrupt: " + first_line(e.what()) + ")");
   }
-  c10::IValue format, config;
   io::verify_zip_checksums(file, "classifier checkpoint");  // LibTorch's reader skips the zip CRCs
+  c10::IValue format, config;
   if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kClassifierFormat)
     throw IoError(file.string() + ": not an rbsm classifier checkpoint (expected format " + kClassifierFormat + ")");
   if (!archive.try_read("config", config) || !config.isString())

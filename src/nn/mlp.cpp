@@ -9,6 +9,8 @@
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/zip_check.hpp"
 #include "rbsm/random.hpp"
+#include "rbsm/sampling/drifts.hpp"
+#include "rbsm/nn/schedule.hpp"
 
 namespace rbsm::nn {
 
@@ -146,6 +148,16 @@ std::function<Vec(const Vec&)> load_mlp_field(const std::filesystem::path& file,
   return mlp_field(model, manifold);
 }
 
+void register_model_drifts() {
+  sampling::register_drift_family(
+      "model", [](const std::string& path, const dist::Density& q, double sigma, dsm::Correction c,
+                  const sampling::DriftOptions& options) {
+        const auto field = load_mlp_field(path, q.manifold());
+        const std::string suffix = c == dsm::Correction::none ? "" : "+" + dsm::to_string(c);
+        return sampling::field_drift("model:" + path + suffix, q.manifold(), field, c, sigma, options);
+      });
+}
+
 MLP fit_tangent_regression(const Mat& Y, const Mat& T, const geometry::Manifold& manifold,
                            const RegressionOptions& opt, double* final_loss) {
   const std::int64_t n = Y.rows(), D = Y.cols();
@@ -211,7 +223,7 @@ MLP fit_tangent_regression(const Mat& Y, const Mat& T, const geometry::Manifold&
     Rng rng(opt.seed, static_cast<std::uint64_t>(step) + 1);
     auto idx = torch::empty({batch}, torch::kLong);
     for (std::int64_t b = 0; b < batch; ++b) idx[b] = fit_idx[static_cast<std::size_t>(rng.uniform() * n_fit)];
-    const double lr = 0.5 * opt.lr * (1.0 + std::cos(M_PI * step / opt.steps));
+    const double lr = opt.lr * cosine_factor(static_cast<double>(step) / static_cast<double>(opt.steps));
     for (auto& g : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
     auto f = model->forward(y.index_select(0, idx));
     auto pred = torch::bmm(P.index_select(0, idx), f.unsqueeze(-1)).squeeze(-1);

@@ -13,6 +13,7 @@
 #include "rbsm/io/table.hpp"
 #include "rbsm/nn/checkpoint.hpp"
 #include "rbsm/random.hpp"
+#include "rbsm/nn/schedule.hpp"
 
 namespace rbsm::nn {
 namespace fs = std::filesystem;
@@ -60,12 +61,11 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
 }
 
 double learning_rate_at(const TrainOptions& options, std::int64_t step) {
-  if (options.warmup() <= 0) return options.lr();
-  return options.lr() * std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(options.warmup()));
+  return options.lr() * warmup_factor(step, options.warmup());
 }
 
 double ema_decay_at(const TrainOptions& options, std::int64_t step) {
-  return std::min(options.ema_decay(), static_cast<double>(1 + step) / static_cast<double>(10 + step));
+  return ema_decay(options.ema_decay(), step);
 }
 
 // ------------------------------------------------------------------ data order and noise: pure in (seed, step)

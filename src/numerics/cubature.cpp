@@ -11,11 +11,11 @@
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/geometry/torus.hpp"
 #include "rbsm/random.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::numerics {
 
 namespace {
-constexpr double kPi = 3.14159265358979323846;
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 double log_add(double a, double b) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include <cmath>
+#include <map>
+#include <mutex>
 
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/dsm/expansion.hpp"
@@ -37,37 +39,22 @@ Vec orthogonal_unit(const Vec& mu) {
   return w.normalized();
 }
 
-/// The angle chart of the two tori (both expose angles(z); their tangent frames are the unit
-/// coordinate tangents, so a field is stored as its two frame coefficients).
-struct TorusChart {
-  std::function<Eigen::Vector2d(const Vec&)> angles;
-  std::function<Vec(double, double)> point;
-};
-
-std::optional<TorusChart> torus_chart(const geometry::Manifold& M) {
-  if (auto* c = dynamic_cast<const geometry::CliffordTorus*>(&M))
-    return TorusChart{[c](const Vec& z) { return c->angles(z); }, [c](double a, double b) { return c->point(a, b); }};
-  if (auto* t = dynamic_cast<const geometry::TorusOfRevolution*>(&M))
-    return TorusChart{[t](const Vec& z) { return t->angles(z); }, [t](double a, double b) { return t->point(a, b); }};
-  return std::nullopt;
-}
-
 /// A tangent field on a torus tabulated as its frame coefficients on a periodic grid.
 struct TorusGridField {
   const geometry::Manifold* M;
-  TorusChart chart;
+  const geometry::AngularChart* chart;
   std::shared_ptr<PeriodicGrid2D> u1, u2;
   bool spectral = false;
 
-  TorusGridField(const geometry::Manifold& manifold, TorusChart ch, const TangentField& f, int n, int threads,
+  TorusGridField(const geometry::Manifold& manifold, const geometry::AngularChart* ch, const TangentField& f, int n, int threads,
                  bool spectral_eval)
-      : M(&manifold), chart(std::move(ch)), spectral(spectral_eval) {
+      : M(&manifold), chart(ch), spectral(spectral_eval) {
     // Evaluate f once per node (both coefficients from one call).
     std::vector<double> c1(static_cast<std::size_t>(n) * n), c2(c1.size());
     const PeriodicGrid2D index(n, n, [&](double a1, double a2) {
       const int k1 = static_cast<int>(std::lround(a1 / (2 * M_PI) * n)) % n;
       const int k2 = static_cast<int>(std::lround(a2 / (2 * M_PI) * n)) % n;
-      const Vec z = chart.point(a1, a2);
+      const Vec z = chart->point(a1, a2);
       const geometry::Mat E = M->tangent_frame(z);
       const Vec b = f(z);
       c1[k1 * n + k2] = E.col(0).dot(b);
@@ -79,7 +66,7 @@ struct TorusGridField {
   }
 
   Vec operator()(const Vec& z) const {
-    Eigen::Vector2d a = chart.angles(z);
+    Eigen::Vector2d a = chart->angles(z);
     for (int i = 0; i < 2; ++i)
       if (a[i] < 0) a[i] += 2 * M_PI;
     const geometry::Mat E = M->tangent_frame(z);
@@ -158,15 +145,15 @@ Drift field_drift(std::string name, const geometry::Manifold& M, TangentField s,
   if (c != Correction::none) dsm::check_sigma(sigma);
   Drift drift;
   drift.name = std::move(name);
-  if (auto chart = torus_chart(M)) {
+  if (const auto* chart = geometry::angular_chart(M)) {
     TangentField base = s;
     if (c == Correction::full) {
       // differentiate a smooth (spectral) interpolant of s, then tabulate the corrected field
-      auto smooth = std::make_shared<TorusGridField>(M, *chart, s, o.rb_grid, o.threads, true);
+      auto smooth = std::make_shared<TorusGridField>(M, chart, s, o.rb_grid, o.threads, true);
       base = [smooth](const Vec& z) { return (*smooth)(z); };
     }
     const TangentField f = dsm::corrected_field(M, base, c, sigma > 0 ? sigma : 1.0);
-    auto grid = std::make_shared<TorusGridField>(M, *chart, c == Correction::none ? s : f, o.torus_grid, o.threads,
+    auto grid = std::make_shared<TorusGridField>(M, chart, c == Correction::none ? s : f, o.torus_grid, o.threads,
                                                  false);
     drift.field = [grid](const Vec& z) { return (*grid)(z); };
     return drift;
@@ -179,6 +166,44 @@ bool drift_has_potential(const std::string& name, const dist::Density& q) {
   if (name == "true") return true;
   const auto& names = drift_names();
   return dynamic_cast<const dist::VonMisesFisher*>(&q) && std::find(names.begin(), names.end(), name) != names.end();
+}
+
+namespace {
+
+std::mutex& families_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, DriftFactory>& families() {
+  static std::map<std::string, DriftFactory> f;
+  return f;
+}
+
+}  // namespace
+
+void register_drift_family(const std::string& prefix, DriftFactory factory) {
+  std::lock_guard<std::mutex> lock(families_mutex());
+  families()[prefix] = std::move(factory);
+}
+
+Drift build_drift(const std::string& name, const dist::Density& q, double sigma, const std::string& correction,
+                  const DriftOptions& options) {
+  const Correction c = dsm::parse_correction(correction);  // validated even where unused
+  const auto colon = name.find(':');
+  if (colon == std::string::npos) return make_drift(name, q, sigma, options);
+  const std::string prefix = name.substr(0, colon);
+  DriftFactory factory;
+  {
+    std::lock_guard<std::mutex> lock(families_mutex());
+    const auto it = families().find(prefix);
+    if (it != families().end()) factory = it->second;
+  }
+  if (!factory) {
+    if (prefix == "model")
+      throw InvalidArgument("drift '" + name + "': learned models need rbsm built with LibTorch");
+    throw InvalidArgument("unknown drift '" + name + "' (no drift family '" + prefix + ":')");
+  }
+  return factory(name.substr(colon + 1), q, sigma, c, options);
 }
 
 Drift make_drift(const std::string& name, const dist::Density& q, double sigma, const DriftOptions& o) {
@@ -203,8 +228,8 @@ Drift make_drift(const std::string& name, const dist::Density& q, double sigma, 
   }
   // The RB drifts: r_sigma pointwise (quadrature or estimator), tabulated on the tori.
   TangentField r = rb_field(q, sigma, o.references, o.seed);
-  if (auto chart = torus_chart(M)) {
-    auto grid = std::make_shared<TorusGridField>(M, *chart, r, o.rb_grid, o.threads, true);
+  if (const auto* chart = geometry::angular_chart(M)) {
+    auto grid = std::make_shared<TorusGridField>(M, chart, r, o.rb_grid, o.threads, true);
     r = [grid](const Vec& z) { return (*grid)(z); };
   }
   return field_drift(name, M, r, correction_of(name), sigma, o);

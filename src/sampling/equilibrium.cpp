@@ -5,6 +5,7 @@
 
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/stats.hpp"
 
 namespace rbsm::sampling {
 
@@ -28,25 +29,25 @@ double vmf_kappa_from_mean_cosine(int d, double m) {
   return 0.5 * (lo + hi);
 }
 
+Vec chain_means(const LangevinResult& result, const Vec& f) {
+  const int C = result.chains, R = result.records_per_chain;
+  if (f.size() != static_cast<Eigen::Index>(C) * R)
+    throw InvalidArgument("chain_means: need one value per recorded sample");
+  Vec m(C);
+  for (int c = 0; c < C; ++c) m[c] = f.segment(static_cast<Eigen::Index>(c) * R, R).mean();
+  return m;
+}
+
 KappaEstimate kappa_eff(const LangevinResult& result, const Vec& mu) {
   const int C = result.chains, R = result.records_per_chain;
   if (C < 2 || R < 1) throw InvalidArgument("kappa_eff: need at least 2 chains with recorded samples");
   const int d = static_cast<int>(result.samples.cols()) - 1;
-  const Vec t = result.samples * mu;
-  std::vector<double> chain_mean(C, 0.0);
-  double m = 0.0;
-  for (int c = 0; c < C; ++c) {
-    chain_mean[c] = t.segment(static_cast<Eigen::Index>(c) * R, R).mean();
-    m += chain_mean[c];
-  }
-  m /= C;
-  double v = 0.0;
-  for (double x : chain_mean) v += (x - m) * (x - m);
-  v /= (C - 1);
+  const Vec m = chain_means(result, result.samples * mu);
+  const auto s = stats::summarize(std::vector<double>(m.data(), m.data() + m.size()));
   KappaEstimate e;
-  e.mean_cosine = m;
-  e.mean_cosine_se = std::sqrt(v / C);
-  e.kappa = vmf_kappa_from_mean_cosine(d, m);
+  e.mean_cosine = s.mean;
+  e.mean_cosine_se = s.se;
+  e.kappa = vmf_kappa_from_mean_cosine(d, s.mean);
   e.kappa_se = e.mean_cosine_se / vmf_mean_cosine_derivative(d, e.kappa);
   return e;
 }

@@ -29,6 +29,14 @@ rbsm_cli_json(rel_mixture_huge_weights "abs(j['log_q'] - (math.log(2 / (4 * math
               score --manifold sphere:2 --dist @${_rel}/mixture_huge_weights.json --point 1,0,0 --json)
 
 # ---------------------------------------------------------------- Langevin options
+# The issue's misleading default: `--drift true` on S^10 under vMF(2) with default options reported
+# kappa_eff = 2.10 (the unadjusted step's O(h) bias at h = 0.01, three standard errors). The default
+# sampler is now MALA where every drift has a potential: kappa_eff within 3.5 standard errors of 2.
+rbsm_cli_json(rel_equilibrium_default_true_is_unbiased
+  "j['sampler'] == 'mala' and abs(j['drifts'][0]['kappa_eff'] - 2) < 3.5 * j['drifts'][0]['kappa_eff_se'] and j['drifts'][0]['kappa_eff_se'] < 0.05"
+  equilibrium --manifold sphere:10 --dist vmf:kappa=2 --drift true --out ${_rel_out}/eq-default --json)
+rbsm_cli_error(rel_equilibrium_mala_contradicts_ula "--mala contradicts --sampler ula"
+  equilibrium --manifold sphere:2 --dist vmf:kappa=2 --drift true --mala --sampler ula --chains 4 --steps 10 --out ${_rel_out}/eq-contra --json)
 rbsm_cli_error(rel_burn_in_negative "--burn-in must be >= 0" equilibrium --manifold sphere:2 --dist vmf:kappa=2 --drift true --chains 4 --steps 10 --burn-in -5 --out ${_rel_out}/burn --json)
 rbsm_cli_error(rel_chains_memory "would need" equilibrium --manifold sphere:2 --dist vmf:kappa=2 --drift true --chains 2000000000 --steps 2000000000 --record-every 1 --out ${_rel_out}/mem --json)
 rbsm_cli_error(rel_sigma_huge_rb_extrinsic "--sigma = 1e+300 is outside [1e-50, 1e50]" equilibrium --manifold sphere:2 --sigma 1e300 --drift rb-extrinsic --chains 4 --steps 10 --out ${_rel_out}/sig --json)

@@ -28,7 +28,8 @@ class Table {
 /// parsed with strtod (text cells read as 0). Throws IoError if the file cannot be read.
 std::vector<std::vector<double>> read_csv_numbers(const std::filesystem::path& path);
 
-/// Formats a double with 17 significant digits (round-trips exactly).
+/// Formats a double with 17 significant digits (round-trips exactly), or with `digits` (printf %.*g).
 std::string format_double(double v);
+std::string format_double(double v, int digits);
 
 }  // namespace rbsm::io

@@ -55,6 +55,11 @@ std::function<geometry::Vec(const geometry::Vec&)> mlp_field(MLP& model, const g
 std::function<geometry::Vec(const geometry::Vec&)> load_mlp_field(const std::filesystem::path& file,
                                                                   const geometry::Manifold& manifold);
 
+/// Registers the drift family `model:PATH` (sampling::build_drift): the tangent field of a save_mlp
+/// checkpoint with its post-hoc correction, as a Langevin drift. Idempotent; the CLI and the Python
+/// package call it once.
+void register_model_drifts();
+
 struct RegressionOptions {
   std::int64_t steps = 2000;
   std::int64_t batch = 256;

@@ -25,7 +25,7 @@
 
 namespace rbsm::sampling {
 
-/// The names accepted by make_drift (model:PATH is handled by the CLI with LibTorch).
+/// The names accepted by make_drift (families such as model:PATH: build_drift).
 const std::vector<std::string>& drift_names();
 
 struct DriftOptions {
@@ -40,6 +40,21 @@ struct DriftOptions {
 /// Builds the drift `name` for q at noise level sigma. Throws InvalidArgument for an unknown name or
 /// a bad sigma.
 Drift make_drift(const std::string& name, const dist::Density& q, double sigma, const DriftOptions& options = {});
+
+/// Drift families named by a prefix, `PREFIX:ARGUMENT` (e.g. `model:PATH`, a learned score model). The
+/// core library knows none; rbsm_torch registers `model` (nn::register_model_drifts), so that the
+/// studies need no LibTorch. A factory gets the argument after the colon and the post-hoc correction.
+using DriftFactory = std::function<Drift(const std::string& argument, const dist::Density& q, double sigma,
+                                         dsm::Correction correction, const DriftOptions& options)>;
+/// Registers (or replaces) the family `prefix`. Thread-safe.
+void register_drift_family(const std::string& prefix, DriftFactory factory);
+
+/// make_drift, or a registered family for `PREFIX:ARGUMENT` names, with `correction` (a name of
+/// dsm::parse_correction) applied to family drifts; the built-in drifts carry their correction in the
+/// name, so `correction` is only validated for them. An unregistered prefix is an InvalidArgument
+/// naming what provides it (`model:` needs rbsm built with LibTorch).
+Drift build_drift(const std::string& name, const dist::Density& q, double sigma, const std::string& correction,
+                  const DriftOptions& options = {});
 
 /// Whether make_drift(name, q, ...) has a potential (Drift::log_target, which MALA needs), known without
 /// building it: `true` always, and every make_drift name under vMF on a sphere (axial drifts, G' = g).

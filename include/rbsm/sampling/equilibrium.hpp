@@ -18,6 +18,11 @@ double vmf_mean_cosine_derivative(int d, double kappa);
 /// The kappa >= 0 with vmf_mean_cosine(d, kappa) = m (0 for m <= 0). Throws InvalidArgument for m >= 1.
 double vmf_kappa_from_mean_cosine(int d, double m);
 
+/// Per-chain means of f over the recorded samples (f: one value per row of result.samples, chain-major).
+/// Chains are independent, so stats::summarize of these gives a standard error honest about the
+/// autocorrelation within chains.
+Vec chain_means(const LangevinResult& result, const Vec& f);
+
 struct KappaEstimate {
   double kappa = 0, kappa_se = 0;          ///< kappa_eff and its standard error (delta method)
   double mean_cosine = 0, mean_cosine_se = 0;
