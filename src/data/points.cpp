@@ -15,6 +15,7 @@
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/geometry/torus.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/share.hpp"
 #include "rbsm/io/table.hpp"
 #include "rbsm/random.hpp"
 
@@ -396,19 +397,17 @@ const std::vector<std::string>& earth_datasets() {
 }
 
 fs::path data_file(const std::string& relative) {
-  std::vector<fs::path> dirs;
-  if (const char* env = std::getenv("RBSM_DATA_DIR"); env && *env) dirs.emplace_back(env);
-#ifdef RBSM_DATA_INSTALL_DIR
-  dirs.emplace_back(RBSM_DATA_INSTALL_DIR);
-#endif
-#ifdef RBSM_SOURCE_DIR
-  dirs.emplace_back(fs::path(RBSM_SOURCE_DIR) / "data");
-#endif
-  for (const auto& d : dirs)
-    if (fs::exists(d / relative)) return d / relative;
-  std::string where;
-  for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d.string();
-  throw IoError("data file " + relative + " not found (looked in " + where + "; set RBSM_DATA_DIR)");
+  if (const char* env = std::getenv("RBSM_DATA_DIR"); env && *env) {
+    const fs::path p = fs::path(env) / relative;
+    if (fs::exists(p)) return p;
+  }
+  try {
+    return io::share_file("data/" + relative);
+  } catch (const IoError&) {
+    throw IoError("data file " + relative + " not found (looked in " +
+                  (std::getenv("RBSM_DATA_DIR") ? std::string("$RBSM_DATA_DIR, ") : std::string()) +
+                  "the data/ folder of every rbsm share directory; set RBSM_DATA_DIR)");
+  }
 }
 
 fs::path earth_file(const std::string& dataset) {

@@ -12,12 +12,13 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/share.hpp"
 
 namespace rbsm::io {
 namespace {
 std::filesystem::path plot_script() {
   if (const char* env = std::getenv("RBSM_PLOT_SCRIPT")) return env;
-  return std::filesystem::path(RBSM_SOURCE_DIR) / "scripts" / "plot_figure.py";
+  return share_file("scripts/plot_figure.py");
 }
 
 std::atomic<pid_t> g_renderer{0};
@@ -58,7 +59,6 @@ void kill_running_renderer() {
   const pid_t pid = g_renderer.load();
   if (pid > 0) ::kill(pid, SIGKILL);
 }
-
 
 Panel& Figure::panel(std::string t, std::string xlabel, std::string ylabel) {
   Panel p;

@@ -2,6 +2,7 @@
 /// Figures as data: a Figure is a list of panels, each a list of series with axis labels and scales.
 /// `save(path.png)` writes the spec beside the image (`path.json`, so every figure can be re-styled
 /// or re-plotted) and renders it with matplotlib (scripts/plot_figure.py), atomically.
+#include <deque>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -33,7 +34,8 @@ struct Panel {
 struct Figure {
   std::string title;
   int cols = 0;  ///< panels per row (0: all in one row)
-  std::vector<Panel> panels;
+  std::deque<Panel> panels;  ///< a deque: references from panel() stay valid when more panels are added
+  /// Appends an empty panel and returns it (the reference stays valid for the Figure's lifetime).
   Panel& panel(std::string title, std::string xlabel, std::string ylabel);
   nlohmann::json to_json() const;
   /// Renders to `png` (and writes `png` with extension .json). Throws IoError if rendering fails.
