@@ -179,12 +179,13 @@ Register reg(
         eo.cubature.rel_tol = c.normaliser_tol;
         eo.kde = !c.no_kde;
         eo.threads = threads;
-        io::Progress eval_progress("likelihood", 1);
+        std::optional<io::Progress> eval_progress;  // made at the first report, when the total is known
         eo.progress = [&](const std::string&, std::size_t done, std::size_t total) {
-          eval_progress.update(done * 1, "candidate " + std::to_string(done) + "/" + std::to_string(total));
+          if (!eval_progress) eval_progress.emplace("likelihood", total);
+          eval_progress->update(done, "candidate " + std::to_string(done) + "/" + std::to_string(total));
         };
         const fit::Evaluation ev = fit::evaluate_fit(model, d, eo);
-        eval_progress.finish();
+        if (eval_progress) eval_progress->finish();
         result.update(fit::to_json(ev));
         run.write_json("density.json", {{"sigma_eval", ev.density.sigma},
                                         {"correction", dsm::to_string(ev.density.correction)},

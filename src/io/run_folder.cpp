@@ -163,6 +163,19 @@ int remove_stale_staging(const fs::path& parent) {
   return removed;
 }
 
+namespace {
+/// The command line main() gave to set_invocation (config.json's command and argv).
+struct Invocation {
+  std::mutex m;
+  std::string command;
+  std::vector<std::string> argv;
+};
+Invocation& invocation() {
+  static Invocation i;
+  return i;
+}
+}  // namespace
+
 RunFolder::RunFolder(fs::path dir, const nlohmann::json& config, Placement placement) : final_(std::move(dir)) {
   uncaught_ = std::uncaught_exceptions();
   if (final_.has_filename() == false && final_.has_parent_path()) final_ = final_.parent_path();  // "run/"
@@ -225,7 +238,13 @@ RunFolder::RunFolder(fs::path dir, const nlohmann::json& config, Placement place
   }
   try {
     if (!staged_) remove_stale_temporaries(dir_);
-    write_json("config.json", config);
+    nlohmann::json c = config;
+    if (c.is_object()) {
+      std::lock_guard<std::mutex> g(invocation().m);
+      if (!invocation().command.empty() && !c.contains("command")) c["command"] = invocation().command;
+      if (!invocation().argv.empty() && !c.contains("argv")) c["argv"] = invocation().argv;
+    }
+    write_json("config.json", c);
   } catch (...) {
     // the destructor does not run for a throwing constructor: undo here
     std::lock_guard<std::mutex> g(registry_mutex());
@@ -340,6 +359,12 @@ void rewrite_staged_paths(nlohmann::json& j) {
   } else if (j.is_structured()) {
     for (auto& v : j) rewrite_staged_paths(v);
   }
+}
+
+void set_invocation(const std::string& command, const std::vector<std::string>& argv) {
+  std::lock_guard<std::mutex> g(invocation().m);
+  invocation().command = command;
+  invocation().argv = argv;
 }
 
 void set_interrupted_query(bool (*query)()) { g_interrupted_query.store(query); }

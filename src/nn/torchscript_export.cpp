@@ -9,6 +9,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/nn/unet.hpp"
+#include "rbsm/io/files.hpp"
 
 namespace rbsm::nn {
 
@@ -53,16 +54,8 @@ void export_unet_torchscript(const LoadedScoreModel& model, const std::filesyste
     if (!(err <= 1e-5 * std::max(scale, 1.0)))
       throw NumericalError("export-torchscript: the traced U-Net differs from the network by " + std::to_string(err));
   }
-  const auto tmp = std::filesystem::path(out.string() + ".tmp");
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    const std::string b = bytes.str();
-    if (!f || !f.write(b.data(), static_cast<std::streamsize>(b.size())))
-      throw IoError("export-torchscript: cannot write " + tmp.string());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, out, ec);
-  if (ec) throw IoError("export-torchscript: cannot write " + out.string() + ": " + ec.message());
+  if (out.has_parent_path()) io::ensure_directory(out.parent_path());
+  io::atomic_write(out, bytes.str());  // NAME.tmp.PID, fsync, rename: never a half-written model
 }
 
 }  // namespace rbsm::nn

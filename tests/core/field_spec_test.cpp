@@ -12,16 +12,9 @@
 #include "rbsm/error.hpp"
 #include "rbsm/io/checkpoint_header.hpp"
 
-namespace {
+#include "error_text.hpp"
 
-std::string what_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const rbsm::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+namespace {
 
 TEST(FieldSpec, ParsesTheThreeFieldsWithDefaults) {
   const auto g = rbsm::anatomy::parse_field_spec("gaussian-subspace:D=784,d=20,sigma=0.1");

@@ -10,16 +10,9 @@
 #include "rbsm/error.hpp"
 #include "rbsm/io/image.hpp"
 
-namespace {
+#include "error_text.hpp"
 
-std::string what_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const rbsm::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+namespace {
 
 // fuzz_points: a line holding only \v split into no field, made a zero-column first row, and the
 // next row of 9 columns was then copied out of that empty row (UBSan: reference binding to null).

@@ -4,6 +4,7 @@ a traced MLP against torch.autograd's Jacobian, the same numbers as `rbsm lid-be
 import math
 import os
 import subprocess
+import sys
 import json
 
 import numpy as np
@@ -18,38 +19,9 @@ pytestmark = pytest.mark.skipif(not hasattr(rbsm, "TorchScriptModel"), reason="r
 D, K = 16, 3
 
 
-class Gauss(torch.nn.Module):
-    """Data N(0, P) on span(Q) noised by the schedule: score -(P x / (alpha^2 + sigma^2) + (I - P) x / sigma^2),
-    returned as the score, eps = -sigma s or x0 = (x + sigma^2 s) / alpha."""
-
-    def __init__(self, P, vp: bool, param: str):
-        super().__init__()
-        self.register_buffer("P", P)
-        self.vp = vp
-        self.param = param
-        self.log_ratio = math.log(50.0 / 0.01)
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        n = x.size(0)
-        xf = x.reshape(n, -1)
-        tt = t.to(xf.dtype).reshape(n, 1)
-        if self.vp:
-            B = 0.1 * tt + 0.5 * 19.9 * tt * tt
-            a = torch.exp(-0.5 * B)
-            s2 = -torch.expm1(-B)
-        else:
-            s = 0.01 * torch.exp(tt * self.log_ratio)
-            a = torch.ones_like(tt)
-            s2 = s * s
-        px = xf @ self.P
-        score = -(px / (a * a + s2) + (xf - px) / s2)
-        if self.param == "eps":
-            out = -torch.sqrt(s2) * score
-        elif self.param == "x0":
-            out = (xf + s2 * score) / a
-        else:
-            out = score
-        return out.reshape(x.shape)
+# The scripted Gaussian-subspace model of the CLI tests (one definition: tests/cli/torchscript_models.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+from torchscript_models import Gauss  # noqa: E402
 
 
 def alpha_sigma(schedule, t):

@@ -25,6 +25,7 @@
 ///    is opened.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -98,6 +99,11 @@ std::string take_commit_error();
 /// Replaces, in every string of `j`, the prefix of a committed staging folder by its final folder (results
 /// that name files a command wrote while it was staged).
 void rewrite_staged_paths(nlohmann::json& j);
+
+/// The command line of this process (main() sets it once): every config.json a RunFolder writes gets
+/// `command` (the subcommand, unless the config names one) and `argv` (the whole command line), so that a
+/// run folder says what made it and how to rerun it.
+void set_invocation(const std::string& command, const std::vector<std::string>& argv);
 
 /// A predicate main() sets: while it returns true (a clean stop on SIGINT/SIGTERM was requested), a staged
 /// RunFolder is not committed at its end but removed (an interrupted command leaves the previous state).
