@@ -9,6 +9,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/spec.hpp"
+#include "rbsm/validate.hpp"
 
 namespace rbsm::anatomy {
 
@@ -89,9 +90,7 @@ std::string shortest(double v) {
   return s.str();
 }
 
-}  // namespace
-
-FieldSpec parse_field_spec(const std::string& text) {
+FieldSpec parse_unchecked(const std::string& text) {
   const Spec spec = Spec::parse(text);
   FieldSpec f;
   f.text = spec.text;
@@ -139,6 +138,17 @@ FieldSpec parse_field_spec(const std::string& text) {
   throw InvalidArgument("unknown field '" + text +
                         "', expected gaussian-subspace:D=..,d=..,sigma=.. | noisy-sphere:D=..,d=..,kappa=..,sigma=.. | "
                         "linear:D=..,skew=..[,d=..,sigma=..,seed=..]");
+}
+
+}  // namespace
+
+FieldSpec parse_field_spec(const std::string& text) {
+  FieldSpec f = parse_unchecked(text);
+  // The field and its analysis hold D x D matrices (the rotation of `linear`, each point's Jacobian and its
+  // SVD): about four of them at once. Fail before allocating when that exceeds this machine's memory.
+  const double D = f.D;
+  validate::memory(4.0 * 8.0 * D * D, "field '" + f.text + "' (D = " + std::to_string(f.D) + ", four D x D matrices)");
+  return f;
 }
 
 }  // namespace rbsm::anatomy

@@ -68,3 +68,12 @@ TEST(CheckpointHeader, FormatAndConfigErrorsNameTheFile) {
 }
 
 }  // namespace
+
+// A field with D = 10^6 would hold D x D matrices (8 TB each): refused before anything is allocated, naming
+// the field (the fuzz finding of issue 16: the spec check alone accepted it).
+TEST(FieldSpec, AFieldTooLargeForThisMachineIsRefusedBeforeAllocating) {
+  const std::string w = what_of([] { rbsm::anatomy::parse_field_spec("linear:D=1000000,skew=1"); });
+  EXPECT_NE(w.find("would need"), std::string::npos) << w;
+  EXPECT_NE(w.find("D = 1000000"), std::string::npos) << w;
+  EXPECT_NO_THROW(rbsm::anatomy::parse_field_spec("linear:D=784,skew=1"));
+}
