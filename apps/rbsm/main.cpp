@@ -214,8 +214,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rbsm: error: %s (see --help)\n", msg.c_str());
     return e.get_exit_code() ? e.get_exit_code() : 2;
   }
-  for (const auto* sub : app.get_subcommands())
-    rbsm::io::set_invocation(sub->get_name(), std::vector<std::string>(argv, argv + argc));
+  // require_subcommand(1): exactly one
+  rbsm::io::set_invocation(app.get_subcommands().front()->get_name(), std::vector<std::string>(argv, argv + argc));
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is reported as a write error, not a silent death
   try {
     apply_threads(common);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <sstream>
 
@@ -12,6 +11,7 @@
 #include "rbsm/anatomy/measures.hpp"
 #include "rbsm/data/points.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/io/files.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::anatomy {
@@ -135,11 +135,7 @@ TorchScriptModel TorchScriptModel::load(const std::filesystem::path& path, const
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw IoError("--torchscript " + path.string() + ": no such file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("--torchscript " + path.string() + ": cannot be read");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return load_bytes(bytes.str(), path.string(), options);
+  return load_bytes(io::read_file(path), path.string(), options);  // IoError "cannot read PATH: reason"
 }
 
 TorchScriptModel TorchScriptModel::load_bytes(const std::string& bytes, const std::string& name,

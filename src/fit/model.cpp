@@ -10,6 +10,7 @@
 #include "rbsm/nn/checkpoint.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/parallel.hpp"
+#include "rbsm/sampling/langevin.hpp"
 #include "rbsm/sampling/ziggurat.hpp"
 
 namespace rbsm::fit {
@@ -193,18 +194,6 @@ ModelDensity choose_sigma_eval(FitModel& model, const Mat& val, dsm::Correction 
   return best;
 }
 
-namespace {
-/// The reverse move in given frames: w = E_y a with E_z^T (y + E_y a - z) = 0 (y + w - z normal at z).
-Vec inverse_in_frames(const Mat& Ey, const Mat& Ez, const Vec& y, const Vec& z) {
-  return Ey * (Ez.transpose() * Ey).fullPivLu().solve(Ez.transpose() * (z - y));
-}
-/// log |det(I - E_y^T W_n E_y)|, the curvature part of the projection's Jacobian at y + n (n normal at y).
-double curvature_log_factor(const geometry::Manifold& M, const Vec& y, const Mat& Ey, const Vec& n) {
-  const int d = M.dim();
-  return std::log(std::abs((Mat::Identity(d, d) - Ey.transpose() * M.weingarten(y, n) * Ey).determinant()));
-}
-}  // namespace
-
 SampleResult mala_batched(const geometry::Manifold& M, const BatchedLogTarget& target, const Mat& initial,
                           std::int64_t steps, double h, std::uint64_t seed, int threads,
                           const std::function<void(std::int64_t)>& on_step) {
@@ -213,7 +202,6 @@ SampleResult mala_batched(const geometry::Manifold& M, const BatchedLogTarget& t
   if (n < 1 || initial.cols() != D) throw InvalidArgument("mala: initial states must be chains x D with chains >= 1");
   if (steps < 0) throw InvalidArgument("mala: steps must be >= 0");
   if (!(h > 0) || !std::isfinite(h)) throw InvalidArgument("mala: the step size must be > 0 and finite");
-  const double s = std::sqrt(2.0 * h);
   std::vector<Rng> rngs;
   rngs.reserve(static_cast<std::size_t>(n));
   for (Eigen::Index c = 0; c < n; ++c) rngs.emplace_back(seed, static_cast<std::uint64_t>(c));
@@ -228,25 +216,14 @@ SampleResult mala_batched(const geometry::Manifold& M, const BatchedLogTarget& t
       const auto c = static_cast<Eigen::Index>(ci);
       Vec xi(D);
       for (int j = 0; j < D; ++j) xi[j] = sampling::fast_normal(rngs[ci]);
-      const Vec z = Z.row(c).transpose(), b = B.row(c).transpose();
-      const Mat Ez = M.tangent_frame(z);
-      const Vec v = h * b + s * (Ez * (Ez.transpose() * xi));
-      ok[ci] = 0;
-      Y.row(c) = Z.row(c);
-      try {
-        const Vec x = z + v, y = M.project(x);
-        const Mat Ey = M.tangent_frame(y);
-        const Vec w = inverse_in_frames(Ey, Ez, y, z);
-        if ((M.project(y + w) - z).norm() < 1e-9) {  // z must be the nearest point of y + w
-          // log J_z(v) - log J_y(w) (their |det(E_y^T E_z)| factors cancel) + the forward kernel's exponent
-          partial[c] = (v - h * b).squaredNorm() / (4.0 * h) - curvature_log_factor(M, y, Ey, x - y) +
-                       curvature_log_factor(M, z, Ez, y + w - z);
-          ok[ci] = std::isfinite(partial[c]);
-          Y.row(c) = y.transpose();
-          W.row(c) = w.transpose();
-        }
-      } catch (const GeometryError&) {
-        // the proposal left the reach of M (no nearest point): rejected
+      const sampling::MalaProposal p = sampling::mala_propose(M, Z.row(c).transpose(), B.row(c).transpose(), h, xi);
+      ok[ci] = p.ok;
+      if (p.ok) {
+        Y.row(c) = p.y.transpose();
+        W.row(c) = p.w.transpose();
+        partial[c] = p.log_ratio;
+      } else {
+        Y.row(c) = Z.row(c);  // evaluated with the batch, not used
       }
     }, /*grain=*/64);
     // 2. the model at every proposal, batched

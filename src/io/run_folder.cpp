@@ -52,6 +52,15 @@ std::string& commit_error() {
   static std::string e;
   return e;
 }
+/// The command line main() gave to set_invocation (config.json's command and argv).
+struct Invocation {
+  std::string command;
+  std::vector<std::string> argv;
+};
+Invocation& invocation() {
+  static Invocation i;
+  return i;
+}
 std::atomic<bool (*)()> g_interrupted_query{nullptr};
 bool g_abandoned = false;  // under registry_mutex
 
@@ -163,19 +172,6 @@ int remove_stale_staging(const fs::path& parent) {
   return removed;
 }
 
-namespace {
-/// The command line main() gave to set_invocation (config.json's command and argv).
-struct Invocation {
-  std::mutex m;
-  std::string command;
-  std::vector<std::string> argv;
-};
-Invocation& invocation() {
-  static Invocation i;
-  return i;
-}
-}  // namespace
-
 RunFolder::RunFolder(fs::path dir, const nlohmann::json& config, Placement placement) : final_(std::move(dir)) {
   uncaught_ = std::uncaught_exceptions();
   if (final_.has_filename() == false && final_.has_parent_path()) final_ = final_.parent_path();  // "run/"
@@ -240,7 +236,7 @@ RunFolder::RunFolder(fs::path dir, const nlohmann::json& config, Placement place
     if (!staged_) remove_stale_temporaries(dir_);
     nlohmann::json c = config;
     if (c.is_object()) {
-      std::lock_guard<std::mutex> g(invocation().m);
+      std::lock_guard<std::mutex> g(registry_mutex());
       if (!invocation().command.empty() && !c.contains("command")) c["command"] = invocation().command;
       if (!invocation().argv.empty() && !c.contains("argv")) c["argv"] = invocation().argv;
     }
@@ -362,7 +358,7 @@ void rewrite_staged_paths(nlohmann::json& j) {
 }
 
 void set_invocation(const std::string& command, const std::vector<std::string>& argv) {
-  std::lock_guard<std::mutex> g(invocation().m);
+  std::lock_guard<std::mutex> g(registry_mutex());
   invocation().command = command;
   invocation().argv = argv;
 }

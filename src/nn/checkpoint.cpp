@@ -19,17 +19,21 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 // ------------------------------------------------------------------ archive plumbing
 namespace detail {
 
+void load_verified(torch::serialize::InputArchive& archive, const fs::path& file, const std::string& what) {
+  archive.load_from(file.string());
+  io::verify_zip_checksums(file, what);
+}
+
 OpenedCheckpoint open_checkpoint(const fs::path& file, const std::string& format_tag, const std::string& kind) {
   OpenedCheckpoint ckpt;
   ckpt.path = file;
   if (!fs::is_regular_file(file)) throw IoError("checkpoint " + file.string() + " does not exist");
   try {
-    ckpt.archive.load_from(file.string());
+    load_verified(ckpt.archive, file, "checkpoint");
   } catch (const c10::Error& e) {
     throw IoError("checkpoint " + file.string() + " is truncated or corrupt (" + first_line(e.what_without_backtrace()) +
                   ")");
   }
-  io::verify_zip_checksums(file, "checkpoint");  // LibTorch's reader skips the zip CRCs
   // LibTorch reads the format tag and the config text; io::check_checkpoint_format and
   // io::parse_checkpoint_config (torch-free, fuzzed: fuzz/fuzz_checkpoint_header.cpp) do the rest.
   c10::IValue format, config;

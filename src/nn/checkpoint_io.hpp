@@ -1,7 +1,8 @@
 #pragma once
 // Private to src/nn: reading and writing the parts of an rbsm checkpoint (score-model format in
 // include/rbsm/nn/checkpoint.hpp). Used by checkpoint.cpp (loading for inference), train.cpp
-// (writing and resuming) and vae.cpp (opening VAE checkpoints).
+// (writing and resuming), vae.cpp (opening VAE checkpoints), and every other reader of a LibTorch
+// archive (load_verified: MLP and classifier checkpoints, trajectories).
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -11,6 +12,13 @@
 #include <torch/torch.h>
 
 namespace rbsm::nn::detail {
+
+/// Loads a LibTorch archive and checks its zip CRC-32s (LibTorch's reader skips them, so a flipped byte in
+/// a tensor would load): every reader of an archive goes through here. Load errors are LibTorch's
+/// c10::Error (the caller names the file and its kind); a checksum mismatch is io::verify_zip_checksums'
+/// IoError naming `what` and the file.
+void load_verified(torch::serialize::InputArchive& archive, const std::filesystem::path& file,
+                   const std::string& what);
 
 /// An opened checkpoint: the archive and its parsed config. Throws IoError (one line) for a missing,
 /// truncated or corrupt file, or one whose format tag is not `format` ("is not an rbsm <kind> checkpoint").

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <numeric>
 
+#include "checkpoint_io.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
-#include "rbsm/io/zip_check.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/nn/schedule.hpp"
 #include "rbsm/numerics/constants.hpp"
@@ -255,11 +255,12 @@ LoadedClassifier load_classifier(const std::filesystem::path& run_or_file, torch
   const auto first_line = [](const std::string& s) { return s.substr(0, s.find('\n')); };
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(file.string());
+    detail::load_verified(archive, file, "classifier checkpoint");
+  } catch (const IoError&) {
+    throw;
   } catch (const std::exception& e) {
     throw IoError(file.string() + ": not a readable checkpoint (truncated or corrupt: " + first_line(e.what()) + ")");
   }
-  io::verify_zip_checksums(file, "classifier checkpoint");  // LibTorch's reader skips the zip CRCs
   c10::IValue format, config;
   if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kClassifierFormat)
     throw IoError(file.string() + ": not an rbsm classifier checkpoint (expected format " + kClassifierFormat + ")");

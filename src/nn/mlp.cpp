@@ -5,9 +5,9 @@
 #include <memory>
 #include <vector>
 
+#include "checkpoint_io.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
-#include "rbsm/io/zip_check.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/sampling/drifts.hpp"
 #include "rbsm/nn/schedule.hpp"
@@ -81,11 +81,10 @@ MLP load_mlp(const std::filesystem::path& file, nlohmann::json* config) {
   if (!std::filesystem::is_regular_file(file)) throw IoError("MLP checkpoint " + file.string() + " does not exist");
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(file.string());
+    detail::load_verified(archive, file, "MLP checkpoint");
   } catch (const c10::Error&) {
     throw IoError("MLP checkpoint " + file.string() + " is truncated or not a LibTorch archive");
   }
-  io::verify_zip_checksums(file, "MLP checkpoint");  // LibTorch's reader skips the zip CRCs
   c10::IValue format, options, cfg;
   if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kMlpFormat)
     throw IoError(file.string() + " is not an rbsm MLP checkpoint (format " + kMlpFormat + ")");

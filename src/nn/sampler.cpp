@@ -7,10 +7,10 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/serialize.h>
 
+#include "checkpoint_io.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/image.hpp"
-#include "rbsm/io/zip_check.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::nn {
@@ -196,8 +196,7 @@ Trajectory load_trajectory(const fs::path& path, at::Tensor* samples01) {
   Trajectory t;
   try {
     torch::serialize::InputArchive ar;
-    ar.load_from(path.string());
-    io::verify_zip_checksums(path, "trajectory file");  // LibTorch's reader skips the zip CRCs
+    detail::load_verified(ar, path, "trajectory file");
     c10::IValue format;
     if (!ar.try_read("format", format) || !format.isString() || format.toStringRef() != kTrajectoryFormat)
       throw IoError("file " + path.string() + " is not an rbsm trajectory (expected format " + kTrajectoryFormat + ")");

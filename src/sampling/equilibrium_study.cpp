@@ -132,14 +132,14 @@ EquilibriumStudy equilibrium_study(const EquilibriumStudyOptions& opt, const std
     pt.xlabel = "<z, mu>";
     pt.ylabel = "density";
     const auto law = axial_equilibrium(d, [&](double) { return vmf->kappa(); });
-    pt.add({"true q", law.t, law.density, {}, "line", "black"});
+    pt.add({"true q", law.t, law.density, {}, "line", "black", {}});
     S["truth"] = {{"kappa", vmf->kappa()}, {"mean_cosine", vmf_mean_cosine(d, vmf->kappa())}};
   } else if (chart) {
     truth = torus_truth(*q, *chart, bins);
     pa1 = {M->spec() + ", " + q->spec() + ": a1 (around the tube)", "a1", "density", false, false, {}};
     pa2 = {M->spec() + ", " + q->spec() + ": a2 (around the axis)", "a2", "density", false, false, {}};
-    pa1.add({"true q", truth->a, truth->p1, {}, "line", "black"});
-    pa2.add({"true q", truth->a, truth->p2, {}, "line", "black"});
+    pa1.add({"true q", truth->a, truth->p1, {}, "line", "black", {}});
+    pa2.add({"true q", truth->a, truth->p2, {}, "line", "black", {}});
     S["truth"] = {{"mean_cos_a1", truth->cos1}, {"mean_cos_a2", truth->cos2}};
   } else {
     Rng rng(opt.langevin.seed, 1u << 30);
@@ -190,12 +190,12 @@ EquilibriumStudy equilibrium_study(const EquilibriumStudyOptions& opt, const std
       j["under_concentration"] = 1.0 - ke.kappa / vmf->kappa();
       const Vec t = res.samples * vmf->mean();
       pt.add({name + " (Langevin)", stats::bin_centres(-1, 1, bins), stats::histogram_density(to_std(t), -1, 1, bins),
-              {}, "points", colour(name)});
+              {}, "points", colour(name), {}});
       if (drift.axial && opt.predict) {
         const auto law = axial_equilibrium(d, [&](double t) { return drift.axial->g(t); });
         j["predicted_kappa_eff"] = law.kappa_eff;
         j["predicted_under_concentration"] = 1.0 - law.kappa_eff / vmf->kappa();
-        if (name != "true") pt.add({name + " (exact, h -> 0)", law.t, law.density, {}, "line", colour(name)});
+        if (name != "true") pt.add({name + " (exact, h -> 0)", law.t, law.density, {}, "line", colour(name), {}});
       }
     } else if (chart) {
       Vec a1(res.samples.rows()), a2(res.samples.rows());
@@ -215,8 +215,8 @@ EquilibriumStudy equilibrium_study(const EquilibriumStudyOptions& opt, const std
       j["mean_cos_a1"] = c1.mean, j["mean_cos_a1_se"] = c1.se;
       j["mean_cos_a2"] = c2.mean, j["mean_cos_a2_se"] = c2.se;
       j["bias_cos_a1"] = c1.mean - truth->cos1, j["bias_cos_a2"] = c2.mean - truth->cos2;
-      pa1.add({name, truth->a, stats::histogram_density(to_std(a1), -kPi, kPi, bins), {}, "step", colour(name)});
-      pa2.add({name, truth->a, stats::histogram_density(to_std(a2), -kPi, kPi, bins), {}, "step", colour(name)});
+      pa1.add({name, truth->a, stats::histogram_density(to_std(a1), -kPi, kPi, bins), {}, "step", colour(name), {}});
+      pa2.add({name, truth->a, stats::histogram_density(to_std(a2), -kPi, kPi, bins), {}, "step", colour(name), {}});
     } else {
       Vec lq(res.samples.rows());
       for (Eigen::Index i = 0; i < lq.size(); ++i) lq[i] = q->log_density(res.samples.row(i).transpose());

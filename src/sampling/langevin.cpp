@@ -73,6 +73,25 @@ Vec retraction_inverse(const geometry::Manifold& manifold, const Vec& y, const V
   return inverse_in_frames(manifold.tangent_frame(y), manifold.tangent_frame(z), y, z);
 }
 
+MalaProposal mala_propose(const geometry::Manifold& manifold, const Vec& z, const Vec& b, double h, const Vec& xi) {
+  MalaProposal p;
+  const Mat Ez = manifold.tangent_frame(z);
+  const Vec v = h * b + std::sqrt(2.0 * h) * (Ez * (Ez.transpose() * xi));
+  try {
+    const Vec x = z + v;
+    p.y = manifold.project(x);
+    const Mat Ey = manifold.tangent_frame(p.y);
+    p.w = inverse_in_frames(Ey, Ez, p.y, z);
+    if ((manifold.project(p.y + p.w) - z).norm() >= 1e-9) return p;  // z must be the nearest point of y + w
+    p.log_ratio = (v - h * b).squaredNorm() / (4.0 * h) - curvature_log_factor(manifold, p.y, Ey, x - p.y) +
+                  curvature_log_factor(manifold, z, Ez, p.y + p.w - z);
+    p.ok = std::isfinite(p.log_ratio);
+  } catch (const GeometryError&) {
+    // the proposal left the reach of M (no nearest point): rejected
+  }
+  return p;
+}
+
 double retraction_log_jacobian(const geometry::Manifold& manifold, const Vec& z, const Vec& v) {
   // restricted to T_z M and read in the orthonormal frames E_z, E_y, d pi(z + v) has determinant
   // det(E_y^T E_z) / det(I - E_y^T W_{x - y} E_y)
@@ -467,34 +486,16 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
             if (!o.metropolis) {
               z = langevin_step(manifold, drift, z, h, xi);
             } else {  // generic MALA with the projection retraction (docs/langevin.md §1.2)
-              const Vec b = drift.field(z);
-              const Mat Ez = manifold.tangent_frame(z);
-              const Vec v = h * b + s * (Ez * (Ez.transpose() * xi));
-              bool ok = false;
-              Vec y;
-              double logp1 = 0.0, log_alpha = 0.0;
-              try {
-                const Vec x = z + v;
-                y = manifold.project(x);
-                const Mat Ey = manifold.tangent_frame(y);
-                const Vec w = inverse_in_frames(Ey, Ez, y, z);
-                ok = (manifold.project(y + w) - z).norm() < 1e-9;  // z must be the nearest point of y + w
-                if (ok) {
-                  logp1 = drift.log_target(y);
-                  // log J_z(v) - log J_y(w): their |det(E_y^T E_z)| factors are equal and cancel
-                  log_alpha = logp1 - logp - ((w - h * drift.field(y)).squaredNorm() - (v - h * b).squaredNorm()) /
-                                                 (4.0 * h) -
-                              curvature_log_factor(manifold, y, Ey, x - y) +
-                              curvature_log_factor(manifold, z, Ez, y + w - z);
-                  ok = std::isfinite(log_alpha);
+              const MalaProposal p = mala_propose(manifold, z, drift.field(z), h, xi);
+              if (p.ok) {
+                const double logp1 = drift.log_target(p.y);
+                const double log_alpha =
+                    logp1 - logp - (p.w - h * drift.field(p.y)).squaredNorm() / (4.0 * h) + p.log_ratio;
+                if (std::isfinite(log_alpha) && (log_alpha >= 0.0 || std::log(rng.uniform_open()) < log_alpha)) {
+                  z = p.y;
+                  logp = logp1;
+                  ++acc;
                 }
-              } catch (const GeometryError&) {
-                ok = false;  // the proposal left the reach of M (no nearest point): rejected
-              }
-              if (ok && (log_alpha >= 0.0 || std::log(rng.uniform_open()) < log_alpha)) {
-                z = y;
-                logp = logp1;
-                ++acc;
               }
             }
             record(k, z);

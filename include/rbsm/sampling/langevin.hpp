@@ -116,6 +116,20 @@ void check_langevin_options(const geometry::Manifold& manifold, const Drift& dri
 /// (exposed for tests): pi(z + h b(z) + sqrt(2h) P_T(z) xi).
 Vec langevin_step(const geometry::Manifold& manifold, const Drift& drift, const Vec& z, double h, const Vec& xi);
 
+/// The model-free half of one MALA step with the projection retraction (docs/langevin.md §1.2), from z with
+/// drift b = drift(z), step h and standard normal xi in R^D: the proposal y = pi(z + v),
+/// v = h b + sqrt(2h) P_T(z) xi, the reverse move w (retraction_inverse) and the terms of log alpha that need
+/// no model, |v - h b|^2 / (4h) - log|det(I - E_y^T W_{x-y} E_y)| + log|det(I - E_z^T W_{y+w-z} E_z)| (the
+/// |det(E_y^T E_z)| factors of both retraction Jacobians cancel). Then
+///   log alpha = log p(y) - log p(z) - |w - h drift(y)|^2 / (4h) + log_ratio.
+/// ok is false (reject) when z + v has no nearest point or z is not the nearest point of y + w.
+struct MalaProposal {
+  bool ok = false;
+  Vec y, w;
+  double log_ratio = 0.0;
+};
+MalaProposal mala_propose(const geometry::Manifold& manifold, const Vec& z, const Vec& b, double h, const Vec& xi);
+
 /// The projection retraction R_z(v) = pi(z + v) of MALA's proposal (docs/langevin.md §1.2):
 /// log |det dR_z(v)| as a map T_z M -> T_y M in orthonormal frames, y = pi(z + v):
 /// log |det(E_y^T E_z)| - log |det(I - E_y^T W_{z + v - y} E_y)|.
