@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fuzz_common.hpp"
+
 #include "rbsm/io/checkpoint_header.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -6,12 +6,14 @@
 #include <string>
 
 #include "fuzz_common.hpp"
+
 #include "rbsm/dist/density.hpp"
 #include "rbsm/geometry/manifold.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > 256) return 0;
-  static const char* manifolds[] = {"sphere:2", "sphere:5", "torus:3,1", "clifford-torus:1,2", "so3", "ellipsoid:1,2,3"};
+  static const char* manifolds[] = {"sphere:2",           "sphere:5", "torus:3,1",
+                                    "clifford-torus:1,2", "so3",      "ellipsoid:1,2,3"};
   const std::string mspec = manifolds[data[0] % 6];
   const std::string spec(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (!spec.empty() && spec[0] == '@') return 0;  // files: fuzz_mixture_json

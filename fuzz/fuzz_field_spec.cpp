@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fuzz_common.hpp"
+
 #include "rbsm/anatomy/field_spec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

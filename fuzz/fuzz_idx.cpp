@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "fuzz_common.hpp"
+
 #include "rbsm/data/images.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "fuzz_common.hpp"
+
 #include "rbsm/dist/density.hpp"
 #include "rbsm/geometry/manifold.hpp"
 

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "fuzz_common.hpp"
+
 #include "rbsm/io/image.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "fuzz_common.hpp"
+
 #include "rbsm/data/points.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -13,8 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rbsm::data::PointFormat format;
   };
   using F = rbsm::data::PointFormat;
-  static const Case cases[] = {{"sphere:2", F::ambient}, {"sphere:2", F::latlon},   {"torus:3,1", F::angles},
-                               {"so3", F::quaternion},   {"so3", F::matrix},        {"clifford-torus:1,1", F::angles},
+  static const Case cases[] = {{"sphere:2", F::ambient},  {"sphere:2", F::latlon}, {"torus:3,1", F::angles},
+                               {"so3", F::quaternion},    {"so3", F::matrix},      {"clifford-torus:1,1", F::angles},
                                {"torus:3,1", F::ambient}, {"sphere:3", F::ambient}};
   const Case c = cases[data[0] & 7];
   const bool npy = data[0] & 8;

@@ -46,7 +46,8 @@ inline std::string shape_text(const pb::array& a) {
 /// naming the expected shape.
 inline Batch to_batch(const pb::handle& obj, int cols, const char* name, bool allow_single = true) {
   pb::array a = pb::array::ensure(obj);
-  if (!a) throw pb::type_error(std::string(name) + ": expected a float64 array of shape (N, " + std::to_string(cols) + ")");
+  if (!a)
+    throw pb::type_error(std::string(name) + ": expected a float64 array of shape (N, " + std::to_string(cols) + ")");
   const char kind = a.dtype().kind();
   if (kind != 'f' && kind != 'i' && kind != 'u')
     throw pb::type_error(std::string(name) + ": expected a real (float or integer) array, got dtype " +
@@ -54,8 +55,7 @@ inline Batch to_batch(const pb::handle& obj, int cols, const char* name, bool al
   const bool single = a.ndim() == 1 && allow_single;
   if (!((a.ndim() == 2 && a.shape(1) == cols) || (single && a.shape(0) == cols)))
     throw rbsm::InvalidArgument(std::string(name) + ": expected shape (N, " + std::to_string(cols) + ")" +
-                                (allow_single ? " or (" + std::to_string(cols) + ",)" : "") + ", got " +
-                                shape_text(a));
+                                (allow_single ? " or (" + std::to_string(cols) + ",)" : "") + ", got " + shape_text(a));
   auto c = pb::array_t<double, pb::array::c_style | pb::array::forcecast>::ensure(a);
   if (!c) throw pb::type_error(std::string(name) + ": cannot convert to float64");
   const Eigen::Index n = single ? 1 : static_cast<Eigen::Index>(c.shape(0));
@@ -92,8 +92,12 @@ inline pb::array_t<double> to_numpy(const Vec& v) {
 class LongCall {
  public:
   LongCall(std::string label, std::size_t total, bool progress)
-      : label_(std::move(label)), total_(total), progress_(progress), caller_(std::this_thread::get_id()),
-        start_(std::chrono::steady_clock::now()), last_check_(start_) {}
+      : label_(std::move(label)),
+        total_(total),
+        progress_(progress),
+        caller_(std::this_thread::get_id()),
+        start_(std::chrono::steady_clock::now()),
+        last_check_(start_) {}
 
   /// Called from any thread with the GIL released, `done` items finished. Throws Interrupted after Ctrl-C.
   void poll(std::size_t done, const std::string& status = "") {
@@ -173,15 +177,18 @@ void for_rows(std::size_t n, int threads, const std::string& label, bool progres
               bool name_rows = true) {
   LongCall call(label, n, progress);
   without_gil([&] {
-    parallel_for(n, threads, [&](std::size_t i) {
-      try {
-        f(i);
-      } catch (const rbsm::Error&) {
-        if (!name_rows) throw;
-        rethrow_with_row(i, n);
-      }
-      call.tick();
-    }, grain);
+    parallel_for(
+        n, threads,
+        [&](std::size_t i) {
+          try {
+            f(i);
+          } catch (const rbsm::Error&) {
+            if (!name_rows) throw;
+            rethrow_with_row(i, n);
+          }
+          call.tick();
+        },
+        grain);
     call.finish();
   });
 }

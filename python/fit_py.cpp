@@ -3,14 +3,14 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <tuple>
 #include <sstream>
-
-#include <torch/torch.h>
+#include <tuple>
 
 #include <pybind11/stl.h>
+#include <torch/torch.h>
 
 #include "common.hpp"
+
 #include "rbsm/data/points.hpp"
 #include "rbsm/fit/fit.hpp"
 #include "rbsm/fit/study.hpp"
@@ -72,14 +72,14 @@ PyFitRun open_run(const fs::path& path, Mat train, Mat val, Mat test) {
   return run;
 }
 
-PyFitRun fit_model(const pb::handle& Mobj, const pb::handle& data, const pb::object& val_obj, const pb::object& test_obj,
-                   const std::string& format, double tolerance, bool project, const std::string& target,
-                   const std::string& parametrisation, std::int64_t width, std::int64_t depth, std::int64_t frequencies,
-                   double sigma_min, double sigma_max, std::int64_t levels, std::int64_t steps, std::int64_t batch,
-                   double lr, std::int64_t warmup, double ema, std::int64_t eval_every, std::int64_t patience,
-                   std::int64_t val_examples, std::int64_t checkpoint_every, const std::vector<double>& split,
-                   std::uint64_t split_seed, std::uint64_t seed, int threads, const pb::object& out_obj, bool resume,
-                   bool progress) {
+PyFitRun fit_model(const pb::handle& Mobj, const pb::handle& data, const pb::object& val_obj,
+                   const pb::object& test_obj, const std::string& format, double tolerance, bool project,
+                   const std::string& target, const std::string& parametrisation, std::int64_t width,
+                   std::int64_t depth, std::int64_t frequencies, double sigma_min, double sigma_max,
+                   std::int64_t levels, std::int64_t steps, std::int64_t batch, double lr, std::int64_t warmup,
+                   double ema, std::int64_t eval_every, std::int64_t patience, std::int64_t val_examples,
+                   std::int64_t checkpoint_every, const std::vector<double>& split, std::uint64_t split_seed,
+                   std::uint64_t seed, int threads, const pb::object& out_obj, bool resume, bool progress) {
   const std::string spec = Mobj.attr("spec").cast<std::string>();
   fit::FitOptions o;
   o.manifold = spec;
@@ -187,109 +187,115 @@ Mat batch_of(const PyFitRun& r, const pb::handle& Z, bool* single) {
 
 void bind_fit(pb::module_& m) {
   nn::register_model_drifts();  // rbsm.langevin(M, "model:PATH", ...)
-  pb::class_<PyFitRun>(m, "FitRun",
-                       "A fitted noise-conditional score model on M (docs/fit.md): s(z, sigma) and, for energy models,\n"
-                       "the density p(z) = exp(E_c(z, sigma) - log Z) on M with E_c the corrected energy:\n"
-                       "  none: E;  extrinsic: E - sigma^2 c E;  geometric: E - sigma^2 (c E + phi);\n"
-                       "  full: E - sigma^2 [1/2 (Delta_M E + |grad_M E|^2) + c E + phi].")
+  pb::class_<PyFitRun>(
+      m, "FitRun",
+      "A fitted noise-conditional score model on M (docs/fit.md): s(z, sigma) and, for energy models,\n"
+      "the density p(z) = exp(E_c(z, sigma) - log Z) on M with E_c the corrected energy:\n"
+      "  none: E;  extrinsic: E - sigma^2 c E;  geometric: E - sigma^2 (c E + phi);\n"
+      "  full: E - sigma^2 [1/2 (Delta_M E + |grad_M E|^2) + c E + phi].")
       .def_readonly("path", &PyFitRun::path, "the run folder (checkpoint.pt)")
       .def_readonly("outcome", &PyFitRun::outcome, "steps, best_step, best_val_loss, early_stopped, train_seconds")
       .def_property_readonly("train", [](const PyFitRun& r) { return to_numpy(r.train); })
       .def_property_readonly("val", [](const PyFitRun& r) { return to_numpy(r.val); })
       .def_property_readonly("test", [](const PyFitRun& r) { return to_numpy(r.test); })
       .def_property_readonly("sigma_levels", [](const PyFitRun& r) { return r.model->options().sigma_levels(); })
-      .def("score",
-           [](PyFitRun& r, const pb::handle& Z, double sigma) {
-             bool single = false;
-             const Mat z = batch_of(r, Z, &single);
-             Mat s;
-             without_gil([&] {
-               std::lock_guard<std::mutex> lock(*r.mutex);
-               s = r.model->score(z, sigma);
-             });
-             return maybe_single(to_numpy(s), single);
-           },
-           "Z"_a, "sigma"_a, "Tangent scores s(z, sigma) at rows of Z (on M): (N, D) -> (N, D).")
-      .def("energy",
-           [](PyFitRun& r, const pb::handle& Z, double sigma, const std::string& correction) {
-             bool single = false;
-             const Mat z = batch_of(r, Z, &single);
-             const dsm::Correction c = dsm::parse_correction(correction);
-             Vec e;
-             without_gil([&] {
-               std::lock_guard<std::mutex> lock(*r.mutex);
-               e = r.model->energy(z, sigma, c);
-             });
-             return maybe_single(to_numpy(e), single);
-           },
-           "Z"_a, "sigma"_a, "correction"_a = "none",
-           "The corrected energy E_c(z, sigma) (energy models): (N, D) -> (N,).")
-      .def("density",
-           [](PyFitRun& r, std::optional<double> sigma, const std::string& correction, double tol) {
-             const fit::ModelDensity d = r.density(sigma, correction, tol);
-             pb::dict out;
-             out["sigma_eval"] = d.sigma;
-             out["correction"] = dsm::to_string(d.correction);
-             out["log_normaliser"] = d.normaliser.log_z;
-             out["log_normaliser_error"] = d.normaliser.error;
-             out["normaliser_method"] = d.normaliser.method;
-             return out;
-           },
-           "sigma"_a = pb::none(), "correction"_a = "none", "tol"_a = 1e-4,
-           "log Z of the model density at sigma (None: sigma_eval chosen by the lowest validation NLL among the\n"
-           "levels <= sigma_max / 2), by adaptive cubature on S^2 and the tori, importance sampling elsewhere.")
-      .def("log_density",
-           [](PyFitRun& r, const pb::handle& Z, std::optional<double> sigma, const std::string& correction, double tol) {
-             bool single = false;
-             const Mat z = batch_of(r, Z, &single);
-             const fit::ModelDensity d = r.density(sigma, correction, tol);
-             Vec l;
-             without_gil([&] {
-               std::lock_guard<std::mutex> lock(*r.mutex);
-               l = fit::log_density(*r.model, d, z);
-             });
-             return maybe_single(to_numpy(l), single);
-           },
-           "Z"_a, "sigma"_a = pb::none(), "correction"_a = "none", "tol"_a = 1e-4,
-           "log p(z) = E_c(z, sigma) - log Z (nats, w.r.t. the Riemannian volume): (N, D) -> (N,). sigma=None:\n"
-           "sigma_eval chosen on the validation split (see density()).")
-      .def("sample",
-           [](PyFitRun& r, std::int64_t n, std::uint64_t seed, std::int64_t steps_per_level, double epsilon,
-              std::int64_t mala_steps, double mala_step, std::optional<double> sigma_eval, const std::string& correction,
-              bool progress) {
-             fit::SampleOptions o;
-             o.n = n;
-             o.seed = seed;
-             o.steps_per_level = steps_per_level;
-             o.epsilon = epsilon;
-             o.mala_steps = mala_steps;
-             o.mala_step = mala_step;
-             o.correction = dsm::parse_correction(correction);
-             if (sigma_eval) {
-               o.sigma_eval = *sigma_eval;
-             } else if (r.val.rows() > 0 && mala_steps > 0 &&
-                        r.model->options().net.parametrisation == fit::Parametrisation::energy) {
-               o.sigma_eval = r.density(std::nullopt, correction, 1e-4).sigma;
-             }
-             fit::SampleResult s;
-             const auto total = static_cast<std::size_t>(
-                 static_cast<std::int64_t>(r.model->options().sigma_levels().size()) * steps_per_level + mala_steps);
-             LongCall call("sample", total, progress);
-             without_gil([&] {
-               std::lock_guard<std::mutex> lock(*r.mutex);
-               s = fit::sample_model(*r.model, o, [&](std::int64_t done, std::int64_t total) {
-                 (void)total;
-                 call.poll(static_cast<std::size_t>(done));
-               });
-               call.finish();
-             });
-             return to_numpy(s.samples);
-           },
-           "n"_a, "seed"_a = 0, "steps_per_level"_a = 20, "epsilon"_a = 2e-5, "mala_steps"_a = 200, "mala_step"_a = 0.0,
-           "sigma_eval"_a = pb::none(), "correction"_a = "none", "progress"_a = true,
-           "n samples (n, D) on M: annealed Langevin down the noise levels (step h_l = epsilon (sigma_l /\n"
-           "sigma_min)^2, projected Euler-Maruyama), then mala_steps of MALA against p at sigma_eval (energy\n"
-           "models; None: chosen on the validation split, or the smallest level without one).");
+      .def(
+          "score",
+          [](PyFitRun& r, const pb::handle& Z, double sigma) {
+            bool single = false;
+            const Mat z = batch_of(r, Z, &single);
+            Mat s;
+            without_gil([&] {
+              std::lock_guard<std::mutex> lock(*r.mutex);
+              s = r.model->score(z, sigma);
+            });
+            return maybe_single(to_numpy(s), single);
+          },
+          "Z"_a, "sigma"_a, "Tangent scores s(z, sigma) at rows of Z (on M): (N, D) -> (N, D).")
+      .def(
+          "energy",
+          [](PyFitRun& r, const pb::handle& Z, double sigma, const std::string& correction) {
+            bool single = false;
+            const Mat z = batch_of(r, Z, &single);
+            const dsm::Correction c = dsm::parse_correction(correction);
+            Vec e;
+            without_gil([&] {
+              std::lock_guard<std::mutex> lock(*r.mutex);
+              e = r.model->energy(z, sigma, c);
+            });
+            return maybe_single(to_numpy(e), single);
+          },
+          "Z"_a, "sigma"_a, "correction"_a = "none",
+          "The corrected energy E_c(z, sigma) (energy models): (N, D) -> (N,).")
+      .def(
+          "density",
+          [](PyFitRun& r, std::optional<double> sigma, const std::string& correction, double tol) {
+            const fit::ModelDensity d = r.density(sigma, correction, tol);
+            pb::dict out;
+            out["sigma_eval"] = d.sigma;
+            out["correction"] = dsm::to_string(d.correction);
+            out["log_normaliser"] = d.normaliser.log_z;
+            out["log_normaliser_error"] = d.normaliser.error;
+            out["normaliser_method"] = d.normaliser.method;
+            return out;
+          },
+          "sigma"_a = pb::none(), "correction"_a = "none", "tol"_a = 1e-4,
+          "log Z of the model density at sigma (None: sigma_eval chosen by the lowest validation NLL among the\n"
+          "levels <= sigma_max / 2), by adaptive cubature on S^2 and the tori, importance sampling elsewhere.")
+      .def(
+          "log_density",
+          [](PyFitRun& r, const pb::handle& Z, std::optional<double> sigma, const std::string& correction, double tol) {
+            bool single = false;
+            const Mat z = batch_of(r, Z, &single);
+            const fit::ModelDensity d = r.density(sigma, correction, tol);
+            Vec l;
+            without_gil([&] {
+              std::lock_guard<std::mutex> lock(*r.mutex);
+              l = fit::log_density(*r.model, d, z);
+            });
+            return maybe_single(to_numpy(l), single);
+          },
+          "Z"_a, "sigma"_a = pb::none(), "correction"_a = "none", "tol"_a = 1e-4,
+          "log p(z) = E_c(z, sigma) - log Z (nats, w.r.t. the Riemannian volume): (N, D) -> (N,). sigma=None:\n"
+          "sigma_eval chosen on the validation split (see density()).")
+      .def(
+          "sample",
+          [](PyFitRun& r, std::int64_t n, std::uint64_t seed, std::int64_t steps_per_level, double epsilon,
+             std::int64_t mala_steps, double mala_step, std::optional<double> sigma_eval, const std::string& correction,
+             bool progress) {
+            fit::SampleOptions o;
+            o.n = n;
+            o.seed = seed;
+            o.steps_per_level = steps_per_level;
+            o.epsilon = epsilon;
+            o.mala_steps = mala_steps;
+            o.mala_step = mala_step;
+            o.correction = dsm::parse_correction(correction);
+            if (sigma_eval) {
+              o.sigma_eval = *sigma_eval;
+            } else if (r.val.rows() > 0 && mala_steps > 0 &&
+                       r.model->options().net.parametrisation == fit::Parametrisation::energy) {
+              o.sigma_eval = r.density(std::nullopt, correction, 1e-4).sigma;
+            }
+            fit::SampleResult s;
+            const auto total = static_cast<std::size_t>(
+                static_cast<std::int64_t>(r.model->options().sigma_levels().size()) * steps_per_level + mala_steps);
+            LongCall call("sample", total, progress);
+            without_gil([&] {
+              std::lock_guard<std::mutex> lock(*r.mutex);
+              s = fit::sample_model(*r.model, o, [&](std::int64_t done, std::int64_t total) {
+                (void)total;
+                call.poll(static_cast<std::size_t>(done));
+              });
+              call.finish();
+            });
+            return to_numpy(s.samples);
+          },
+          "n"_a, "seed"_a = 0, "steps_per_level"_a = 20, "epsilon"_a = 2e-5, "mala_steps"_a = 200, "mala_step"_a = 0.0,
+          "sigma_eval"_a = pb::none(), "correction"_a = "none", "progress"_a = true,
+          "n samples (n, D) on M: annealed Langevin down the noise levels (step h_l = epsilon (sigma_l /\n"
+          "sigma_min)^2, projected Euler-Maruyama), then mala_steps of MALA against p at sigma_eval (energy\n"
+          "models; None: chosen on the validation split, or the smallest level without one).");
 
   m.def("fit", &fit_model, "M"_a, "data"_a, "val"_a = pb::none(), "test"_a = pb::none(), "format"_a = "ambient",
         "tolerance"_a = 1e-6, "project"_a = false, "target"_a = "rb", "parametrisation"_a = "energy", "width"_a = 128,
@@ -306,15 +312,16 @@ void bind_fit(pb::module_& m) {
         "angles, quaternion, matrix); without val= it is split by `split` (train, val, test fractions) with\n"
         "split_seed. Rows farther than `tolerance` from M are refused (project=True projects them). out: the\n"
         "run folder (default: a new temporary folder); resume=True continues the checkpoint in out.");
-  m.def("load_fit",
-        [](const std::string& path, const pb::object& val) {
-          PyFitRun r = open_run(path, Mat(), Mat(), Mat());
-          if (!val.is_none()) r.val = to_batch(val, r.M().ambient_dim(), "val", false).m;
-          return r;
-        },
-        "path"_a, "val"_a = pb::none(),
-        "A FitRun from a run folder of `rbsm fit` or rbsm.fit (its checkpoint.pt); val (N, D) lets log_density\n"
-        "choose sigma_eval. Raises OSError for a missing, corrupt or foreign checkpoint.");
+  m.def(
+      "load_fit",
+      [](const std::string& path, const pb::object& val) {
+        PyFitRun r = open_run(path, Mat(), Mat(), Mat());
+        if (!val.is_none()) r.val = to_batch(val, r.M().ambient_dim(), "val", false).m;
+        return r;
+      },
+      "path"_a, "val"_a = pb::none(),
+      "A FitRun from a run folder of `rbsm fit` or rbsm.fit (its checkpoint.pt); val (N, D) lets log_density\n"
+      "choose sigma_eval. Raises OSError for a missing, corrupt or foreign checkpoint.");
 }
 
 }  // namespace rbsm::py

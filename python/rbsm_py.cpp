@@ -16,6 +16,7 @@
 #include <pybind11/stl.h>
 
 #include "common.hpp"
+
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dsm/expansion.hpp"
 #include "rbsm/dsm/fibre.hpp"
@@ -50,10 +51,13 @@ pb::object vector_op(const PyManifold& pm, const pb::handle& Z, const char* name
   const auto n = static_cast<std::size_t>(b.m.rows());
   auto out = new_array({static_cast<pb::ssize_t>(n), len});
   double* o = out.mutable_data();
-  for_rows(n, threads, name, false, [&](std::size_t i) {
-    const Vec v = f(Vec(b.m.row(i).transpose()));
-    Eigen::Map<Vec>(o + i * len, len) = v;
-  }, 16);
+  for_rows(
+      n, threads, name, false,
+      [&](std::size_t i) {
+        const Vec v = f(Vec(b.m.row(i).transpose()));
+        Eigen::Map<Vec>(o + i * len, len) = v;
+      },
+      16);
   return maybe_single(out, b.single);
 }
 
@@ -63,7 +67,8 @@ pb::object scalar_op(const Batch& b, const char* name, int threads, bool progres
   const auto n = static_cast<std::size_t>(b.m.rows());
   auto out = new_array({static_cast<pb::ssize_t>(n)});
   double* o = out.mutable_data();
-  for_rows(n, threads, name, progress, [&](std::size_t i) { o[i] = f(Vec(b.m.row(i).transpose())); }, grain);
+  for_rows(
+      n, threads, name, progress, [&](std::size_t i) { o[i] = f(Vec(b.m.row(i).transpose())); }, grain);
   return maybe_single(out, b.single);
 }
 
@@ -133,27 +138,47 @@ enum class Output { z, tangent, normal, P_T, P_N, H, W_H, ricci, K, scalar, drif
 std::vector<pb::ssize_t> output_shape(const geometry::Manifold& M, Output o, pb::ssize_t n) {
   const pb::ssize_t D = M.ambient_dim(), d = M.dim(), k = M.codim();
   switch (o) {
-    case Output::tangent: return {n, D, d};
-    case Output::normal: return {n, D, k};
-    case Output::P_T: case Output::P_N: case Output::W_H: case Output::ricci: case Output::K: return {n, D, D};
-    case Output::scalar: return {n};
-    default: return {n, D};
+    case Output::tangent:
+      return {n, D, d};
+    case Output::normal:
+      return {n, D, k};
+    case Output::P_T:
+    case Output::P_N:
+    case Output::W_H:
+    case Output::ricci:
+    case Output::K:
+      return {n, D, D};
+    case Output::scalar:
+      return {n};
+    default:
+      return {n, D};
   }
 }
 
 double*& output_slot(geometry::LocalRows& r, Output o) {
   switch (o) {
-    case Output::z: return r.z;
-    case Output::tangent: return r.tangent;
-    case Output::normal: return r.normal;
-    case Output::P_T: return r.P_T;
-    case Output::P_N: return r.P_N;
-    case Output::H: return r.H;
-    case Output::W_H: return r.W_H;
-    case Output::ricci: return r.ricci;
-    case Output::K: return r.K;
-    case Output::scalar: return r.scalar;
-    default: return r.drift;
+    case Output::z:
+      return r.z;
+    case Output::tangent:
+      return r.tangent;
+    case Output::normal:
+      return r.normal;
+    case Output::P_T:
+      return r.P_T;
+    case Output::P_N:
+      return r.P_N;
+    case Output::H:
+      return r.H;
+    case Output::W_H:
+      return r.W_H;
+    case Output::ricci:
+      return r.ricci;
+    case Output::K:
+      return r.K;
+    case Output::scalar:
+      return r.scalar;
+    default:
+      return r.drift;
   }
 }
 
@@ -179,20 +204,23 @@ std::vector<pb::array_t<double>> geometry_rows(const PyManifold& pm, const Input
   };
   constexpr std::size_t kBlock = 64;
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
-  for_rows(blocks, threads, label, false, [&](std::size_t blk) {
-    const std::size_t begin = blk * kBlock, end = std::min<std::size_t>(begin + kBlock, n);
-    try {
-      rows(begin, end);
-    } catch (const rbsm::Error&) {  // name the row: redo the block one row at a time
-      for (std::size_t i = begin; i < end; ++i) {
+  for_rows(
+      blocks, threads, label, false,
+      [&](std::size_t blk) {
+        const std::size_t begin = blk * kBlock, end = std::min<std::size_t>(begin + kBlock, n);
         try {
-          rows(i, i + 1);
-        } catch (const rbsm::Error&) {
-          rethrow_with_row(i, n);
+          rows(begin, end);
+        } catch (const rbsm::Error&) {  // name the row: redo the block one row at a time
+          for (std::size_t i = begin; i < end; ++i) {
+            try {
+              rows(i, i + 1);
+            } catch (const rbsm::Error&) {
+              rethrow_with_row(i, n);
+            }
+          }
         }
-      }
-    }
-  }, 1, false);
+      },
+      1, false);
   return arrays;
 }
 
@@ -240,10 +268,13 @@ pb::object per_point(const PyManifold& pm, const std::string& name, const pb::ha
   auto out = new_array(shape);
   double* o = out.mutable_data();
   const std::size_t len = static_cast<std::size_t>(out.size() / std::max<pb::ssize_t>(n, 1));
-  for_rows(static_cast<std::size_t>(n), threads, name, false, [&](std::size_t i) {
-    const Mat A = f(Vec(b.m.row(i).transpose()));
-    Eigen::Map<RowMat>(o + i * len, A.rows(), A.cols()) = A;
-  }, 16);
+  for_rows(
+      static_cast<std::size_t>(n), threads, name, false,
+      [&](std::size_t i) {
+        const Mat A = f(Vec(b.m.row(i).transpose()));
+        Eigen::Map<RowMat>(o + i * len, A.rows(), A.cols()) = A;
+      },
+      16);
   return maybe_single(out, b.single);
 }
 
@@ -251,8 +282,16 @@ pb::dict local_batch(const PyManifold& pm, const pb::handle& X, bool project, in
   const InputRows rows = to_rows(X, pm.D(), "X");
   using O = Output;
   const std::vector<O> outputs{O::z, O::tangent, O::normal, O::P_T, O::P_N, O::H, O::W_H, O::ricci, O::K, O::scalar};
-  const char* names[] = {"z", "tangent_frame", "normal_frame", "tangent_projector", "normal_projector",
-                         "mean_curvature", "weingarten_H", "ricci", "K", "scalar_curvature"};
+  const char* names[] = {"z",
+                         "tangent_frame",
+                         "normal_frame",
+                         "tangent_projector",
+                         "normal_projector",
+                         "mean_curvature",
+                         "weingarten_H",
+                         "ricci",
+                         "K",
+                         "scalar_curvature"};
   const std::vector<pb::array_t<double>> arrays = geometry_rows(pm, rows, project, outputs, threads, "local");
   pb::dict o;
   for (std::size_t j = 0; j < outputs.size(); ++j) o[names[j]] = maybe_single(arrays[j], rows.single);
@@ -265,10 +304,13 @@ pb::array_t<double> draws(std::int64_t n, int D, std::uint64_t seed, int threads
   if (n < 0) throw InvalidArgument("n must be >= 0, got " + std::to_string(n));
   auto out = new_array({static_cast<pb::ssize_t>(n), D});
   double* o = out.mutable_data();
-  for_rows(static_cast<std::size_t>(n), threads, "sample", progress, [&](std::size_t i) {
-    Rng rng(seed, i);
-    Eigen::Map<Vec>(o + i * D, D) = f(rng);
-  }, 64);
+  for_rows(
+      static_cast<std::size_t>(n), threads, "sample", progress,
+      [&](std::size_t i) {
+        Rng rng(seed, i);
+        Eigen::Map<Vec>(o + i * D, D) = f(rng);
+      },
+      64);
   return out;
 }
 
@@ -294,8 +336,9 @@ PyDensity make_py_density(const PyManifold& M, const pb::object& spec, const pb:
     const std::string text = pb::module_::import("json").attr("dumps")(spec).cast<std::string>();
     out.q = dist::make_mixture_json(text, M.M, "mixture dict");
   } else {
-    throw pb::type_error("density spec: expected a string (e.g. 'vmf:kappa=2') or a mixture dict "
-                         "{'weights': [...], 'components': [{'dist': ..., 'mean': [...]}, ...]}");
+    throw pb::type_error(
+        "density spec: expected a string (e.g. 'vmf:kappa=2') or a mixture dict "
+        "{'weights': [...], 'components': [{'dist': ..., 'mean': [...]}, ...]}");
   }
   return out;
 }
@@ -306,9 +349,9 @@ void check_same_manifold(const PyManifold& M, const PyDensity& q) {
 }
 
 // ------------------------------------------------------------------ RB target
-pb::object rb_target(const PyManifold& M, const PyDensity& q, const pb::handle& Y, double sigma, const std::string& method,
-                     const pb::object& references, std::int64_t n_references, std::uint64_t seed, bool return_ess,
-                     int threads, bool progress) {
+pb::object rb_target(const PyManifold& M, const PyDensity& q, const pb::handle& Y, double sigma,
+                     const std::string& method, const pb::object& references, std::int64_t n_references,
+                     std::uint64_t seed, bool return_ess, int threads, bool progress) {
   check_same_manifold(M, q);
   dsm::check_sigma(sigma, "sigma");
   const int D = M.D();
@@ -316,7 +359,8 @@ pb::object rb_target(const PyManifold& M, const PyDensity& q, const pb::handle& 
   const auto n = static_cast<std::size_t>(b.m.rows());
   if (method == "exact") {
     if (!references.is_none()) throw InvalidArgument("references are used by method='estimator' only");
-    if (return_ess) throw InvalidArgument("return_ess: the exact target has no effective sample size (method='estimator')");
+    if (return_ess)
+      throw InvalidArgument("return_ess: the exact target has no effective sample size (method='estimator')");
     auto out = new_array({static_cast<pb::ssize_t>(n), D});
     double* o = out.mutable_data();
     const dist::Density& Q = *q.q;
@@ -324,16 +368,18 @@ pb::object rb_target(const PyManifold& M, const PyDensity& q, const pb::handle& 
       Rng rng(0);
       dsm::exact_rb_target(Q, Q.manifold().sample_uniform(rng), sigma);  // throws the library's message naming M and q
     }
-    for_rows(n, threads, "rb_target", progress, [&](std::size_t i) {
-      Eigen::Map<Vec>(o + i * D, D) = dsm::exact_rb_target(Q, b.m.row(i).transpose(), sigma);
-    }, 1);
+    for_rows(
+        n, threads, "rb_target", progress,
+        [&](std::size_t i) { Eigen::Map<Vec>(o + i * D, D) = dsm::exact_rb_target(Q, b.m.row(i).transpose(), sigma); },
+        1);
     return maybe_single(out, b.single);
   }
   if (method != "estimator") throw InvalidArgument("method: expected 'exact' or 'estimator', got '" + method + "'");
   Mat refs;
   if (references.is_none()) {
     if (n_references <= 0)
-      throw InvalidArgument("n_references must be a positive number of references, got " + std::to_string(n_references));
+      throw InvalidArgument("n_references must be a positive number of references, got " +
+                            std::to_string(n_references));
     const dist::Density& Q = *q.q;
     refs = Eigen::Map<const RowMat>(
         draws(n_references, D, seed, threads, false, [&](Rng& rng) { return Q.sample(rng); }).data(), n_references, D);
@@ -370,12 +416,16 @@ pb::dict expansion(const PyDensity& q, const pb::handle& Y, double sigma, int th
   for (int k = 0; k < 7; ++k) arrays.push_back(new_array({n, D}));
   std::vector<double*> o;
   for (auto& a : arrays) o.push_back(a.mutable_data());
-  for_rows(static_cast<std::size_t>(n), threads, "expansion", false, [&](std::size_t i) {
-    const dsm::ExpansionTerms t = dsm::expansion_terms(*q.q, b.m.row(i).transpose());
-    const Vec v[7] = {t.z, t.grad, t.b_q, t.K_grad, t.E_M, t.coefficient(), t.expansion(sigma)};
-    for (int k = 0; k < 7; ++k) Eigen::Map<Vec>(o[k] + i * D, D) = v[k];
-  }, 16);
-  const char* names[7] = {"z", "grad_log_q", "b_q", "K_grad_log_q", "geometric_drift", "sigma2_coefficient", "expansion"};
+  for_rows(
+      static_cast<std::size_t>(n), threads, "expansion", false,
+      [&](std::size_t i) {
+        const dsm::ExpansionTerms t = dsm::expansion_terms(*q.q, b.m.row(i).transpose());
+        const Vec v[7] = {t.z, t.grad, t.b_q, t.K_grad, t.E_M, t.coefficient(), t.expansion(sigma)};
+        for (int k = 0; k < 7; ++k) Eigen::Map<Vec>(o[k] + i * D, D) = v[k];
+      },
+      16);
+  const char* names[7] = {"z",        "grad_log_q", "b_q", "K_grad_log_q", "geometric_drift", "sigma2_coefficient",
+                          "expansion"};
   pb::dict out;
   for (int k = 0; k < 7; ++k) out[names[k]] = maybe_single(arrays[k], b.single);
   return out;
@@ -458,7 +508,8 @@ PyLangevin langevin(const PyManifold& M, const pb::object& drift, const pb::obje
         });
     call.finish();
   } else {
-    throw pb::type_error("langevin: drift must be a drift name (true, rb, rb-extrinsic, ...) or a callable f(Z) -> (N, D)");
+    throw pb::type_error(
+        "langevin: drift must be a drift name (true, rb, rb-extrinsic, ...) or a callable f(Z) -> (N, D)");
   }
   PyLangevin out;
   auto S = new_array({res.chains, res.records_per_chain, D});
@@ -514,81 +565,129 @@ PYBIND11_MODULE(rbsm, m) {
                          "Gauss: Ric# = W_H - sum_a W_{n_a}^2; K = 1/2 W_H - Ric#. Every operator is a D x D\n"
                          "ambient matrix acting as zero on N_z M.")
       .def_property_readonly("spec", [](const PyManifold& M) { return M.M->spec(); })
-      .def_property_readonly("d", [](const PyManifold& M) { return M.M->dim(); }, "intrinsic dimension d")
-      .def_property_readonly("D", [](const PyManifold& M) { return M.M->ambient_dim(); }, "ambient dimension D")
-      .def_property_readonly("codim", [](const PyManifold& M) { return M.M->codim(); }, "k = D - d")
+      .def_property_readonly(
+          "d", [](const PyManifold& M) { return M.M->dim(); }, "intrinsic dimension d")
+      .def_property_readonly(
+          "D", [](const PyManifold& M) { return M.M->ambient_dim(); }, "ambient dimension D")
+      .def_property_readonly(
+          "codim", [](const PyManifold& M) { return M.M->codim(); }, "k = D - d")
       .def_property_readonly("reach", [](const PyManifold& M) { return M.M->reach(); })
-      .def_property_readonly("volume", [](const PyManifold& M) { return M.M->volume(); }, "Riemannian volume of M")
+      .def_property_readonly(
+          "volume", [](const PyManifold& M) { return M.M->volume(); }, "Riemannian volume of M")
       .def("__repr__", [](const PyManifold& M) { return "rbsm.manifold('" + M.M->spec() + "')"; })
-      .def("project",
-           [](const PyManifold& M, const pb::handle& X, int threads) { return geometry_op(M, X, Output::z, true, threads); },
-           "X"_a, "threads"_a = 0,
-           "Nearest-point projection pi(x) of each row: (N, D) -> (N, D). Raises rbsm.GeometryError where the\n"
-           "nearest point is not unique (sphere centre, torus axis) or x lies outside the reach.")
-      .def("tangent_projector",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::P_T, false, threads); },
-           "Z"_a, "threads"_a = 0, (std::string("P_T = E E^T: (N, D) -> (N, D, D). ") + kZ).c_str())
-      .def("normal_projector",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::P_N, false, threads); },
-           "Z"_a, "threads"_a = 0, (std::string("P_N = I - P_T: (N, D) -> (N, D, D). ") + kZ).c_str())
-      .def("tangent_frame",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::tangent, false, threads); },
-           "Z"_a, "threads"_a = 0,
-           (std::string("Orthonormal tangent frame E (columns): (N, D) -> (N, D, d). ") + kZ).c_str())
-      .def("normal_frame",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::normal, false, threads); },
-           "Z"_a, "threads"_a = 0,
-           (std::string("Orthonormal normal frame N (columns): (N, D) -> (N, D, k). ") + kZ).c_str())
-      .def("mean_curvature",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::H, false, threads); },
-           "Z"_a, "threads"_a = 0,
-           (std::string("Mean curvature vector H = sum_i II(e_i, e_i) (a trace, no 1/d; in N_z M): (N, D) -> (N, D). ") + kZ)
-               .c_str())
-      .def("weingarten",
-           [](const PyManifold& M, const pb::handle& Z, const pb::handle& Nu, int threads) {
-             const Batch nu = to_batch(Nu, M.D(), "nu");
-             const Batch z = to_batch(Z, M.D(), "Z");
-             if (nu.m.rows() != z.m.rows())
-               throw rbsm::InvalidArgument("nu: expected one row per row of Z (" + std::to_string(z.m.rows()) + "), got " +
-                                           std::to_string(nu.m.rows()));
-             const int D = M.D();
-             auto out = new_array({z.m.rows(), D, D});
-             double* o = out.mutable_data();
-             for_rows(static_cast<std::size_t>(z.m.rows()), threads, "weingarten", false, [&](std::size_t i) {
-               Eigen::Map<RowMat>(o + i * D * D, D, D) = M.M->weingarten(z.m.row(i).transpose(), nu.m.row(i).transpose());
-             }, 16);
-             return maybe_single(out, z.single);
-           },
-           "Z"_a, "nu"_a, "threads"_a = 0,
-           "Weingarten map W_nu, <W_nu u, v> = <II(u, v), nu> (nu projected onto N_z M first): Z, nu (N, D) ->\n"
-           "(N, D, D).")
-      .def("weingarten_H",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::W_H, false, threads); },
-           "Z"_a, "threads"_a = 0, (std::string("W_H, the Weingarten map of H: (N, D) -> (N, D, D). ") + kZ).c_str())
-      .def("ricci",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::ricci, false, threads); },
-           "Z"_a, "threads"_a = 0,
-           (std::string("Ric# (Gauss: W_H - sum_a W_{n_a}^2; intrinsic closed forms where known): (N, D) -> (N, D, D). ") + kZ)
-               .c_str())
-      .def("correction_operator",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::K, false, threads); },
-           "Z"_a, "threads"_a = 0, (std::string("K = 1/2 W_H - Ric#: (N, D) -> (N, D, D). ") + kZ).c_str())
-      .def("scalar_curvature",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::scalar, false, threads); },
-           "Z"_a, "threads"_a = 0, (std::string("tr Ric#: (N, D) -> (N,). ") + kZ).c_str())
-      .def("gauss_residual",
-           [](const PyManifold& M, const pb::handle& Z, int threads) {
-             const Batch b = to_batch(Z, M.D(), "Z");
-             return scalar_op(b, "Z", threads, false, [&](const Vec& z) { return M.M->gauss_residual(z); });
-           },
-           "Z"_a, "threads"_a = 0,
-           (std::string("max |Ric# - W_H + sum_a W_{n_a}^2| (entrywise): (N, D) -> (N,). ") + kZ).c_str())
-      .def("geometric_drift",
-           [](const PyManifold& M, const pb::handle& Z, int threads) { return geometry_op(M, Z, Output::drift, false, threads); },
-           "Z"_a, "threads"_a = 0,
-           (std::string("E_M, the embedding-only drift of the sigma^2 expansion r_sigma = grad_M log q + sigma^2 (b_q +\n"
-                        "K grad_M log q + E_M) + o(sigma^2); tangent: (N, D) -> (N, D). ") + kZ)
-               .c_str())
+      .def(
+          "project",
+          [](const PyManifold& M, const pb::handle& X, int threads) {
+            return geometry_op(M, X, Output::z, true, threads);
+          },
+          "X"_a, "threads"_a = 0,
+          "Nearest-point projection pi(x) of each row: (N, D) -> (N, D). Raises rbsm.GeometryError where the\n"
+          "nearest point is not unique (sphere centre, torus axis) or x lies outside the reach.")
+      .def(
+          "tangent_projector",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::P_T, false, threads);
+          },
+          "Z"_a, "threads"_a = 0, (std::string("P_T = E E^T: (N, D) -> (N, D, D). ") + kZ).c_str())
+      .def(
+          "normal_projector",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::P_N, false, threads);
+          },
+          "Z"_a, "threads"_a = 0, (std::string("P_N = I - P_T: (N, D) -> (N, D, D). ") + kZ).c_str())
+      .def(
+          "tangent_frame",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::tangent, false, threads);
+          },
+          "Z"_a, "threads"_a = 0,
+          (std::string("Orthonormal tangent frame E (columns): (N, D) -> (N, D, d). ") + kZ).c_str())
+      .def(
+          "normal_frame",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::normal, false, threads);
+          },
+          "Z"_a, "threads"_a = 0,
+          (std::string("Orthonormal normal frame N (columns): (N, D) -> (N, D, k). ") + kZ).c_str())
+      .def(
+          "mean_curvature",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::H, false, threads);
+          },
+          "Z"_a, "threads"_a = 0,
+          (std::string("Mean curvature vector H = sum_i II(e_i, e_i) (a trace, no 1/d; in N_z M): (N, D) -> (N, D). ") +
+           kZ)
+              .c_str())
+      .def(
+          "weingarten",
+          [](const PyManifold& M, const pb::handle& Z, const pb::handle& Nu, int threads) {
+            const Batch nu = to_batch(Nu, M.D(), "nu");
+            const Batch z = to_batch(Z, M.D(), "Z");
+            if (nu.m.rows() != z.m.rows())
+              throw rbsm::InvalidArgument("nu: expected one row per row of Z (" + std::to_string(z.m.rows()) +
+                                          "), got " + std::to_string(nu.m.rows()));
+            const int D = M.D();
+            auto out = new_array({z.m.rows(), D, D});
+            double* o = out.mutable_data();
+            for_rows(
+                static_cast<std::size_t>(z.m.rows()), threads, "weingarten", false,
+                [&](std::size_t i) {
+                  Eigen::Map<RowMat>(o + i * D * D, D, D) =
+                      M.M->weingarten(z.m.row(i).transpose(), nu.m.row(i).transpose());
+                },
+                16);
+            return maybe_single(out, z.single);
+          },
+          "Z"_a, "nu"_a, "threads"_a = 0,
+          "Weingarten map W_nu, <W_nu u, v> = <II(u, v), nu> (nu projected onto N_z M first): Z, nu (N, D) ->\n"
+          "(N, D, D).")
+      .def(
+          "weingarten_H",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::W_H, false, threads);
+          },
+          "Z"_a, "threads"_a = 0, (std::string("W_H, the Weingarten map of H: (N, D) -> (N, D, D). ") + kZ).c_str())
+      .def(
+          "ricci",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::ricci, false, threads);
+          },
+          "Z"_a, "threads"_a = 0,
+          (std::string(
+               "Ric# (Gauss: W_H - sum_a W_{n_a}^2; intrinsic closed forms where known): (N, D) -> (N, D, D). ") +
+           kZ)
+              .c_str())
+      .def(
+          "correction_operator",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::K, false, threads);
+          },
+          "Z"_a, "threads"_a = 0, (std::string("K = 1/2 W_H - Ric#: (N, D) -> (N, D, D). ") + kZ).c_str())
+      .def(
+          "scalar_curvature",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::scalar, false, threads);
+          },
+          "Z"_a, "threads"_a = 0, (std::string("tr Ric#: (N, D) -> (N,). ") + kZ).c_str())
+      .def(
+          "gauss_residual",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            const Batch b = to_batch(Z, M.D(), "Z");
+            return scalar_op(b, "Z", threads, false, [&](const Vec& z) { return M.M->gauss_residual(z); });
+          },
+          "Z"_a, "threads"_a = 0,
+          (std::string("max |Ric# - W_H + sum_a W_{n_a}^2| (entrywise): (N, D) -> (N,). ") + kZ).c_str())
+      .def(
+          "geometric_drift",
+          [](const PyManifold& M, const pb::handle& Z, int threads) {
+            return geometry_op(M, Z, Output::drift, false, threads);
+          },
+          "Z"_a, "threads"_a = 0,
+          (std::string(
+               "E_M, the embedding-only drift of the sigma^2 expansion r_sigma = grad_M log q + sigma^2 (b_q +\n"
+               "K grad_M log q + E_M) + o(sigma^2); tangent: (N, D) -> (N, D). ") +
+           kZ)
+              .c_str())
       .def("_per_point", &per_point, "name"_a, "Z"_a, "threads"_a = 0,
            "For tests: the per-point library function `name` ('project', 'tangent_projector', 'normal_projector',\n"
            "'tangent_frame', 'normal_frame', 'mean_curvature', 'weingarten_H', 'ricci', 'correction_operator',\n"
@@ -599,59 +698,69 @@ PYBIND11_MODULE(rbsm, m) {
            "tangent_frame (N, D, d), normal_frame (N, D, k), tangent_projector, normal_projector, weingarten_H,\n"
            "ricci, K (N, D, D), mean_curvature (N, D), scalar_curvature (N,). With project=True (default) the\n"
            "rows of X are projected onto M first.")
-      .def("sample_uniform",
-           [](const PyManifold& M, std::int64_t n, std::uint64_t seed, int threads) {
-             return draws(n, M.D(), seed, threads, false, [&](rbsm::Rng& rng) { return M.M->sample_uniform(rng); });
-           },
-           "n"_a, "seed"_a = 0, "threads"_a = 0,
-           "n exact draws from the normalised Riemannian volume: (n, D); draw i uses the stream Rng(seed, i).");
+      .def(
+          "sample_uniform",
+          [](const PyManifold& M, std::int64_t n, std::uint64_t seed, int threads) {
+            return draws(n, M.D(), seed, threads, false, [&](rbsm::Rng& rng) { return M.M->sample_uniform(rng); });
+          },
+          "n"_a, "seed"_a = 0, "threads"_a = 0,
+          "n exact draws from the normalised Riemannian volume: (n, D); draw i uses the stream Rng(seed, i).");
 
-  m.def("manifold",
-        [](const std::string& spec) { return PyManifold{std::shared_ptr<const geometry::Manifold>(geometry::make_manifold(spec))}; },
-        "spec"_a,
-        "A manifold from its spec: sphere:d, clifford-torus:r1,r2, torus:R,r, so3, ellipsoid:a1,...,aD\n"
-        "(docs/geometry.md). Raises ValueError for a malformed spec.");
+  m.def(
+      "manifold",
+      [](const std::string& spec) {
+        return PyManifold{std::shared_ptr<const geometry::Manifold>(geometry::make_manifold(spec))};
+      },
+      "spec"_a,
+      "A manifold from its spec: sphere:d, clifford-torus:r1,r2, torus:R,r, so3, ellipsoid:a1,...,aD\n"
+      "(docs/geometry.md). Raises ValueError for a malformed spec.");
 
   pb::class_<PyDensity>(m, "Density",
                         "A density q on M w.r.t. its Riemannian volume (rbsm::dist::Density), with exact sampling.")
       .def_property_readonly("spec", [](const PyDensity& q) { return q.q->spec(); })
       .def_property_readonly("manifold", [](const PyDensity& q) { return q.M; })
       .def("__repr__", [](const PyDensity& q) { return "<rbsm.Density " + q.q->spec() + " on " + q.M.M->spec() + ">"; })
-      .def("sample",
-           [](const PyDensity& q, std::int64_t n, std::uint64_t seed, int threads, bool progress) {
-             const auto* Q = q.q.get();
-             return draws(n, q.M.D(), seed, threads, progress, [&](rbsm::Rng& rng) { return Q->sample(rng); });
-           },
-           "n"_a, "seed"_a = 0, "threads"_a = 0, "progress"_a = true,
-           "n exact draws from q: (n, D); draw i uses the stream Rng(seed, i) (the references of\n"
-           "`rbsm target --method estimator --seed S` are sample(refs, seed=S)).")
-      .def("log_prob",
-           [](const PyDensity& q, const pb::handle& Z, int threads) {
-             const Batch b = to_batch(Z, q.M.D(), "Z");
-             return scalar_op(b, "Z", threads, false, [&](const Vec& z) { return q.q->log_density(z); });
-           },
-           "Z"_a, "threads"_a = 0,
-           (std::string("log q(z) (normalised w.r.t. the Riemannian volume): (N, D) -> (N,). ") + kZ).c_str())
-      .def("score",
-           [](const PyDensity& q, const pb::handle& Z, int threads) {
-             return vector_op(q.M, Z, "Z", q.M.D(), threads, [&](const Vec& z) { return q.q->grad_log(z); });
-           },
-           "Z"_a, "threads"_a = 0,
-           (std::string("grad_M log q(z), tangent, in ambient coordinates: (N, D) -> (N, D). ") + kZ).c_str())
-      .def("laplacian_log_prob",
-           [](const PyDensity& q, const pb::handle& Z, int threads) {
-             const Batch b = to_batch(Z, q.M.D(), "Z");
-             return scalar_op(b, "Z", threads, false, [&](const Vec& z) { return q.q->laplacian_log(z); });
-           },
-           "Z"_a, "threads"_a = 0, (std::string("Delta_M log q(z) (Laplace-Beltrami): (N, D) -> (N,). ") + kZ).c_str())
-      .def("b_q",
-           [](const PyDensity& q, const pb::handle& Z, int threads) {
-             return vector_op(q.M, Z, "Z", q.M.D(), threads, [&](const Vec& z) { return q.q->heat_drift(z); });
-           },
-           "Z"_a, "threads"_a = 0,
-           (std::string("b_q = 1/2 grad_M(Delta_M log q + |grad_M log q|^2), the heat-kernel term of the sigma^2\n"
-                        "expansion: (N, D) -> (N, D). ") + kZ)
-               .c_str());
+      .def(
+          "sample",
+          [](const PyDensity& q, std::int64_t n, std::uint64_t seed, int threads, bool progress) {
+            const auto* Q = q.q.get();
+            return draws(n, q.M.D(), seed, threads, progress, [&](rbsm::Rng& rng) { return Q->sample(rng); });
+          },
+          "n"_a, "seed"_a = 0, "threads"_a = 0, "progress"_a = true,
+          "n exact draws from q: (n, D); draw i uses the stream Rng(seed, i) (the references of\n"
+          "`rbsm target --method estimator --seed S` are sample(refs, seed=S)).")
+      .def(
+          "log_prob",
+          [](const PyDensity& q, const pb::handle& Z, int threads) {
+            const Batch b = to_batch(Z, q.M.D(), "Z");
+            return scalar_op(b, "Z", threads, false, [&](const Vec& z) { return q.q->log_density(z); });
+          },
+          "Z"_a, "threads"_a = 0,
+          (std::string("log q(z) (normalised w.r.t. the Riemannian volume): (N, D) -> (N,). ") + kZ).c_str())
+      .def(
+          "score",
+          [](const PyDensity& q, const pb::handle& Z, int threads) {
+            return vector_op(q.M, Z, "Z", q.M.D(), threads, [&](const Vec& z) { return q.q->grad_log(z); });
+          },
+          "Z"_a, "threads"_a = 0,
+          (std::string("grad_M log q(z), tangent, in ambient coordinates: (N, D) -> (N, D). ") + kZ).c_str())
+      .def(
+          "laplacian_log_prob",
+          [](const PyDensity& q, const pb::handle& Z, int threads) {
+            const Batch b = to_batch(Z, q.M.D(), "Z");
+            return scalar_op(b, "Z", threads, false, [&](const Vec& z) { return q.q->laplacian_log(z); });
+          },
+          "Z"_a, "threads"_a = 0, (std::string("Delta_M log q(z) (Laplace-Beltrami): (N, D) -> (N,). ") + kZ).c_str())
+      .def(
+          "b_q",
+          [](const PyDensity& q, const pb::handle& Z, int threads) {
+            return vector_op(q.M, Z, "Z", q.M.D(), threads, [&](const Vec& z) { return q.q->heat_drift(z); });
+          },
+          "Z"_a, "threads"_a = 0,
+          (std::string("b_q = 1/2 grad_M(Delta_M log q + |grad_M log q|^2), the heat-kernel term of the sigma^2\n"
+                       "expansion: (N, D) -> (N, D). ") +
+           kZ)
+              .c_str());
 
   m.def("density", &make_py_density, "M"_a, "spec"_a, "mean"_a = pb::none(),
         "A density on M: spec is 'uniform', 'vmf:kappa=K', 'vonmises:kappa1=A,kappa2=B', 'matrix-fisher:f1,f2,f3'\n"
@@ -683,8 +792,8 @@ PYBIND11_MODULE(rbsm, m) {
 
   m.def("langevin", &langevin, "M"_a, "drift"_a, "q"_a = pb::none(), "sigma"_a = pb::none(), "chains"_a = 1000,
         "steps"_a = 2000, "step_size"_a = 1e-2, "seed"_a = 0, "burn_in"_a = -1, "record_every"_a = 10,
-        "metropolis"_a = false, "initial"_a = pb::none(), "fast_path"_a = true, "references"_a = 4096,
-        "threads"_a = 0, "progress"_a = true,
+        "metropolis"_a = false, "initial"_a = pb::none(), "fast_path"_a = true, "references"_a = 4096, "threads"_a = 0,
+        "progress"_a = true,
         "Manifold Langevin dynamics, projected Euler-Maruyama (docs/langevin.md):\n"
         "    z' = pi(z + h b(z) + sqrt(2h) P_T(z) xi),  xi ~ N(0, I_D),  h = step_size.\n"
         "drift: a name of `rbsm equilibrium --drift` for the density q at noise level sigma (true = grad_M log q,\n"

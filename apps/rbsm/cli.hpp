@@ -21,9 +21,9 @@ using nlohmann::json;
 
 /// Options every command takes.
 struct Common {
-  bool json = false;          ///< --json: exactly one JSON object on stdout
-  std::uint64_t seed = 0;     ///< --seed
-  int threads = 0;            ///< --threads (0 = all cores)
+  bool json = false;       ///< --json: exactly one JSON object on stdout
+  std::uint64_t seed = 0;  ///< --seed
+  int threads = 0;         ///< --threads (0 = all cores)
   bool quiet() const { return false; }
 };
 
@@ -55,14 +55,14 @@ struct ReportRow {
 /// What one experiment contributes to report.html.
 struct ReportSection {
   std::string title;
-  std::string html;                    ///< explanatory text (HTML allowed)
-  std::vector<std::string> figures;    ///< PNG paths relative to the report's folder
+  std::string html;                  ///< explanatory text (HTML allowed)
+  std::vector<std::string> figures;  ///< PNG paths relative to the report's folder
   std::vector<ReportRow> rows;
-  json summary;                        ///< machine-readable results (collected into --json)
+  json summary;  ///< machine-readable results (collected into --json)
 };
 struct ReproduceContext {
-  std::string profile;                 ///< "quick" or "full"
-  std::filesystem::path out;           ///< the report's folder; experiments write into out/<name>/
+  std::string profile;        ///< "quick" or "full"
+  std::filesystem::path out;  ///< the report's folder; experiments write into out/<name>/
   std::uint64_t seed = 0;
   int threads = 0;
 };

@@ -1,6 +1,7 @@
 // rbsm equilibrium --manifold M --dist Q --sigma S --drift X[,Y...] --out DIR: the Langevin equilibrium
 // of each drift against the truth (sampling::equilibrium_study; docs/langevin.md §3).
 #include "cli.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/run_folder.hpp"
 #include "rbsm/io/table.hpp"

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli.hpp"
+
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dsm/expansion.hpp"
 #include "rbsm/dsm/studies.hpp"
@@ -82,29 +83,30 @@ io::Table make_table() {
                     "coefficient_norm"});
 }
 
-Register reg("expansion", "The sigma^2 expansion of r_sigma: source's b_q + K grad against b_q + K grad + E_M",
-             [](CLI::App& app, const Common& common) -> Runner {
-               auto out = std::make_shared<std::string>("runs/expansion");
-               auto points = std::make_shared<int>(9);
-               app.add_option("--out", *out, "run folder")->capture_default_str();
-               app.add_option("--sigmas", *points, "number of sigma values, log-spaced in [0.01, 1]")->capture_default_str();
-               return [=, &common]() -> json {
-                 if (*points < 3) throw InvalidArgument("--sigmas must be >= 3, got " + std::to_string(*points));
-                 const int threads = apply_threads(common);
-                 io::RunFolder run(*out, {{"command", "expansion"}, {"sigmas", *points}, {"threads", common.threads}});
-                 io::Table table = make_table();
-                 io::Figure fig;
-                 fig.title = "(r_sigma - grad log q)/sigma^2: residual of the source's and of the complete coefficient";
-                 fig.cols = 3;
-                 json s = json::object();
-                 for (const auto& c : default_cases())
-                   s[c.manifold + " " + c.dist] = run_case(c, sigma_grid(*points), threads, table, fig);
-                 table.save(run.path("metrics.csv"));
-                 fig.save(run.path("expansion.png"));
-                 run.write_json("summary.json", s);
-                 return {{"out", run.dir().string()}, {"cases", s}};
-               };
-             });
+Register reg(
+    "expansion", "The sigma^2 expansion of r_sigma: source's b_q + K grad against b_q + K grad + E_M",
+    [](CLI::App& app, const Common& common) -> Runner {
+      auto out = std::make_shared<std::string>("runs/expansion");
+      auto points = std::make_shared<int>(9);
+      app.add_option("--out", *out, "run folder")->capture_default_str();
+      app.add_option("--sigmas", *points, "number of sigma values, log-spaced in [0.01, 1]")->capture_default_str();
+      return [=, &common]() -> json {
+        if (*points < 3) throw InvalidArgument("--sigmas must be >= 3, got " + std::to_string(*points));
+        const int threads = apply_threads(common);
+        io::RunFolder run(*out, {{"command", "expansion"}, {"sigmas", *points}, {"threads", common.threads}});
+        io::Table table = make_table();
+        io::Figure fig;
+        fig.title = "(r_sigma - grad log q)/sigma^2: residual of the source's and of the complete coefficient";
+        fig.cols = 3;
+        json s = json::object();
+        for (const auto& c : default_cases())
+          s[c.manifold + " " + c.dist] = run_case(c, sigma_grid(*points), threads, table, fig);
+        table.save(run.path("metrics.csv"));
+        fig.save(run.path("expansion.png"));
+        run.write_json("summary.json", s);
+        return {{"out", run.dir().string()}, {"cases", s}};
+      };
+    });
 
 RegisterExperiment exp("expansion", 30, [](const ReproduceContext& ctx) -> ReportSection {
   const auto sigmas = sigma_grid(ctx.profile == "quick" ? 7 : 13);
@@ -115,9 +117,10 @@ RegisterExperiment exp("expansion", 30, [](const ReproduceContext& ctx) -> Repor
   fig.cols = 3;
   ReportSection sec;
   sec.title = "The sigma^2 expansion of the RB target, with and without E_M";
-  sec.html = "<p>Residual |(r_sigma - grad log q)/sigma^2 - c| for the source document's coefficient c = b_q + K grad and "
-             "the complete c = b_q + K grad + E_M, with the exact r_sigma (quadrature). On the torus of revolution the "
-             "source's residual levels off at |E_M| while the complete one shrinks like sigma^2.</p>";
+  sec.html =
+      "<p>Residual |(r_sigma - grad log q)/sigma^2 - c| for the source document's coefficient c = b_q + K grad and "
+      "the complete c = b_q + K grad + E_M, with the exact r_sigma (quadrature). On the torus of revolution the "
+      "source's residual levels off at |E_M| while the complete one shrinks like sigma^2.</p>";
   json summary = json::object();
   for (const auto& c : default_cases()) {
     const json s = run_case(c, sigmas, ctx.threads, table, fig);
@@ -125,8 +128,8 @@ RegisterExperiment exp("expansion", 30, [](const ReproduceContext& ctx) -> Repor
     sec.rows.push_back({"residual of b_q + K grad at sigma = 0.01, " + c.manifold + " " + c.dist,
                         "-> 0 (expansion without E_M)", fmt(s["residual_source_at_smallest_sigma"].get<double>(), 4),
                         "|E_M| = " + fmt(s["E_M_norm"].get<double>(), 4)});
-    sec.rows.push_back({"residual of b_q + K grad + E_M at sigma = 0.01, " + c.manifold + " " + c.dist, "(not in source)",
-                        fmt(s["residual_complete_at_smallest_sigma"].get<double>(), 4),
+    sec.rows.push_back({"residual of b_q + K grad + E_M at sigma = 0.01, " + c.manifold + " " + c.dist,
+                        "(not in source)", fmt(s["residual_complete_at_smallest_sigma"].get<double>(), 4),
                         "slope " + fmt(s["complete_residual_slope"].get<double>(), 3) + " (expect 2)"});
   }
   table.save(run.path("metrics.csv"));

@@ -3,6 +3,7 @@
 #include <Eigen/Eigenvalues>
 
 #include "cli.hpp"
+
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/spec.hpp"
 

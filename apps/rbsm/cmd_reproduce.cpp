@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "cli.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/run_folder.hpp"
@@ -15,10 +16,17 @@ std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -31,10 +39,10 @@ std::string render_report(const std::string& profile, const std::vector<ReportSe
       "body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}"
       "th{background:#eee}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}</style></head><body>"
-      "<h1>rbsm reproduction report</h1><p>Profile: <b>" + escape(profile) +
+      "<h1>rbsm reproduction report</h1><p>Profile: <b>" +
+      escape(profile) +
       "</b>. Each table puts a number of the source documents beside the value rbsm measures now.</p>";
-  if (!incomplete.empty())
-    h += "<p style='color:#b00;font-weight:bold'>INCOMPLETE: " + escape(incomplete) + "</p>";
+  if (!incomplete.empty()) h += "<p style='color:#b00;font-weight:bold'>INCOMPLETE: " + escape(incomplete) + "</p>";
   h += "<h2>Contents</h2><ol>";
   for (std::size_t i = 0; i < sections.size(); ++i)
     h += "<li><a href='#s" + std::to_string(i) + "'>" + escape(sections[i].title) + "</a></li>";
@@ -60,7 +68,8 @@ Register reg("reproduce", "Run every experiment of the source documents and writ
                auto out = std::make_shared<std::string>("runs/reproduce");
                auto only = std::make_shared<std::vector<std::string>>();
                app.add_option("--profile", *profile, "quick (minutes) or full (about an hour on 2 cores)")
-                   ->check(CLI::IsMember({"quick", "full"}))->capture_default_str();
+                   ->check(CLI::IsMember({"quick", "full"}))
+                   ->capture_default_str();
                app.add_option("--out", *out, "output folder (report.html and one sub-folder per experiment)")
                    ->capture_default_str();
                app.add_option("--only", *only, "run only these experiments (by name)")->delimiter(',');
@@ -71,9 +80,13 @@ Register reg("reproduce", "Run every experiment of the source documents and writ
                  for (const auto& name : *only)
                    if (std::none_of(list.begin(), list.end(), [&](const auto& e) { return e.name == name; }))
                      throw InvalidArgument("--only: unknown experiment '" + name + "'");
-                 io::RunFolder run(*out, {{"command", "reproduce"}, {"profile", *profile}, {"seed", common.seed},
-                                          {"threads", common.threads}, {"only", *only}},
-                                          io::RunFolder::Placement::in_place);
+                 io::RunFolder run(*out,
+                                   {{"command", "reproduce"},
+                                    {"profile", *profile},
+                                    {"seed", common.seed},
+                                    {"threads", common.threads},
+                                    {"only", *only}},
+                                   io::RunFolder::Placement::in_place);
                  run.keep_partial_results();  // finished experiments (trained models) survive a late failure
                  ReproduceContext ctx{*profile, run.dir(), common.seed, common.threads};
                  std::vector<ReportSection> sections;
@@ -84,8 +97,7 @@ Register reg("reproduce", "Run every experiment of the source documents and writ
                  for (const auto& e : list) {
                    if (!only->empty() && std::find(only->begin(), only->end(), e.name) == only->end()) continue;
                    // SIGINT/SIGTERM: stop between experiments (an experiment that trains stops at its next step)
-                   if (interrupted().load())
-                     throw Error("stopped by a signal before experiment '" + e.name + "'");
+                   if (interrupted().load()) throw Error("stopped by a signal before experiment '" + e.name + "'");
                    run.log("reproduce: running " + e.name + " (" + *profile + ")");
                    const auto t0 = std::chrono::steady_clock::now();
                    try {
@@ -94,12 +106,11 @@ Register reg("reproduce", "Run every experiment of the source documents and writ
                      run.write_text("report.html",
                                     render_report(*profile, sections,
                                                   (interrupted().load() ? "interrupted" : "failed") +
-                                                      std::string(" during experiment '") + e.name + "': " +
-                                                      err.what() + ". The sections below are complete."));
+                                                      std::string(" during experiment '") + e.name +
+                                                      "': " + err.what() + ". The sections below are complete."));
                      throw;
                    }
-                   const double secs =
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                    summary[e.name] = sections.back().summary;
                    summary[e.name]["seconds"] = secs;
                    run.log("reproduce: " + e.name + " done in " + fmt(secs, 3) + " s");

@@ -10,6 +10,7 @@
 
 #include "cli.hpp"
 #include "torchscript_cli.hpp"
+
 #include "rbsm/anatomy/analytic_fields.hpp"
 #include "rbsm/anatomy/measures.hpp"
 #include "rbsm/anatomy/model_field.hpp"
@@ -78,8 +79,13 @@ json run_field(const AnatomyArgs& a, const Common& common) {
   const auto options = analysis_options(a);
   const auto f = anatomy::make_analytic_field(a.field);
   if (a.points < 1) throw InvalidArgument("--points " + std::to_string(a.points) + ", expected >= 1");
-  io::RunFolder run(a.out, {{"command", "anatomy"}, {"field", a.field}, {"points", a.points}, {"kappa", a.kappa},
-                            {"chunk", a.chunk}, {"linalg", a.linalg}, {"seed", common.seed}});
+  io::RunFolder run(a.out, {{"command", "anatomy"},
+                            {"field", a.field},
+                            {"points", a.points},
+                            {"kappa", a.kappa},
+                            {"chunk", a.chunk},
+                            {"linalg", a.linalg},
+                            {"seed", common.seed}});
   Rng rng(common.seed, 0);
   const auto points = f.sample_points(static_cast<int>(a.points), rng);
   io::Progress bar("anatomy", a.points);
@@ -122,10 +128,18 @@ json run_checkpoint(const AnatomyArgs& a, const Common& common) {
   if (!a.images.empty()) given = read_images(a.images, model);
   if (a.images.empty() && a.n_images < 1)
     throw InvalidArgument("--images " + std::to_string(a.n_images) + ", expected >= 1");
-  io::RunFolder run(a.out, {{"command", "anatomy"}, {"checkpoint", a.checkpoint}, {"times", times},
-                            {"images", a.n_images}, {"image_files", a.images}, {"kappa", a.kappa},
-                            {"chunk", a.chunk}, {"linalg", a.linalg}, {"steps", a.steps}, {"sampler", a.sampler},
-                            {"seed", common.seed}, {"device", a.device}});
+  io::RunFolder run(a.out, {{"command", "anatomy"},
+                            {"checkpoint", a.checkpoint},
+                            {"times", times},
+                            {"images", a.n_images},
+                            {"image_files", a.images},
+                            {"kappa", a.kappa},
+                            {"chunk", a.chunk},
+                            {"linalg", a.linalg},
+                            {"steps", a.steps},
+                            {"sampler", a.sampler},
+                            {"seed", common.seed},
+                            {"device", a.device}});
   const std::int64_t n = a.images.empty() ? a.n_images : given.size(0);
   std::unique_ptr<io::Progress> bar, sbar;  // made on first use, so each bar's rate and ETA are its own
   auto progress = [&](std::int64_t done, std::int64_t total) {
@@ -238,7 +252,8 @@ ReportSection anatomy_experiment(const ReproduceContext& ctx) {
     const json r = run_checkpoint(a, Common{false, ctx.seed, ctx.threads});
     html += "<p>Model: " + a.checkpoint + "; " + std::to_string(a.n_images) +
             " sampled images (the document uses 128: run <code>rbsm anatomy --checkpoint RUN --images 128</code>). "
-            "Figure 2 grids: one row per time (top: first time listed), columns x_t, u_-, v_-, w_0, u_+, v_+, w_-, w_+.</p>";
+            "Figure 2 grids: one row per time (top: first time listed), columns x_t, u_-, v_-, w_0, u_+, v_+, w_-, "
+            "w_+.</p>";
     std::string dims, sds;
     for (const auto& s : r["times"]) {
       const double t = s["requested_t"].get<double>();
@@ -250,11 +265,11 @@ ReportSection anatomy_experiment(const ReproduceContext& ctx) {
                           fmt(ld["mean"].get<double>(), 4) + " +- " + fmt(ld["sd"].get<double>(), 3) + " (" +
                               ld["min"].dump() + "-" + ld["max"].dump() + ")",
                           ""});
-      sec.rows.push_back({"  mean u_i.v_i within / beyond r_t", "misaligned within; about -1 beyond (Fig. 3 top)",
-                          (s["cos_uv_mean_within_r"].is_null() ? "-" : fmt(s["cos_uv_mean_within_r"].get<double>(), 3)) +
-                              " / " +
-                              (s["cos_uv_mean_beyond_r"].is_null() ? "-" : fmt(s["cos_uv_mean_beyond_r"].get<double>(), 3)),
-                          ""});
+      sec.rows.push_back(
+          {"  mean u_i.v_i within / beyond r_t", "misaligned within; about -1 beyond (Fig. 3 top)",
+           (s["cos_uv_mean_within_r"].is_null() ? "-" : fmt(s["cos_uv_mean_within_r"].get<double>(), 3)) + " / " +
+               (s["cos_uv_mean_beyond_r"].is_null() ? "-" : fmt(s["cos_uv_mean_beyond_r"].get<double>(), 3)),
+           ""});
       sec.rows.push_back({"  min_i 1/s_i / sigma_t^2", ">= 1 (sigma_t^2 lower-bounds 1/s_i, §3.2)",
                           fmt(s["min_inv_s_over_sigma2"].get<double>(), 3), ""});
       sec.rows.push_back({"  Phi^{u,v}, Phi^{u,w}, Phi^{v,w} at n = r_t", "considerable overlap (Fig. 4)",
@@ -262,10 +277,12 @@ ReportSection anatomy_experiment(const ReproduceContext& ctx) {
                               ", " + fmt(s["phi_at_r"]["vw"].get<double>(), 3),
                           ""});
     }
-    sec.rows.push_back({"r_t grows as t decreases", "yes", r["local_dim_grows_as_t_decreases"].get<bool>() ? "yes" : "no",
+    sec.rows.push_back({"r_t grows as t decreases", "yes",
+                        r["local_dim_grows_as_t_decreases"].get<bool>() ? "yes" : "no",
                         quick ? "quick profile: small model, 4 images" : ""});
     for (const auto& f : r["figures"]) sec.figures.push_back(rel(f.get<std::string>(), ctx.out));
-    sec.summary = {{"checkpoint", a.checkpoint}, {"times", r["times"]},
+    sec.summary = {{"checkpoint", a.checkpoint},
+                   {"times", r["times"]},
                    {"local_dim_grows_as_t_decreases", r["local_dim_grows_as_t_decreases"]}};
   } else {
     html += "<p><b>No checkpoint of the \"mnist\" experiment was found under " + (ctx.out / "mnist").string() +
@@ -280,50 +297,48 @@ ReportSection anatomy_experiment(const ReproduceContext& ctx) {
 
 RegisterExperiment exp_reg("anatomy", 70, anatomy_experiment);
 
-Register reg("anatomy",
-             "SVD / eigen anatomy of a score model's Jacobian: local dimension, cosines u_i.v_i, overlaps Phi_n "
-             "(Figures 2-4 of score-models-learn-manifold-structure)",
-             [](CLI::App& app, const Common& common) -> Runner {
-               auto a = std::make_shared<AnatomyArgs>();
-               auto* ck = app.add_option("--checkpoint", a->checkpoint,
-                                         "run folder or checkpoint.pt of a score model trained by `rbsm train`");
-               auto* fd = app.add_option("--field", a->field,
-                                         "analytic field: gaussian-subspace:D=784,d=20,sigma=0.1 | "
-                                         "noisy-sphere:D=50,d=2,kappa=2,sigma=0.05 | linear:D=50,skew=0.5[,d,sigma,seed]");
-               ck->excludes(fd);
-               app.add_option("--times", a->times, "diffusion times at which x_t is analysed (checkpoint)")
-                   ->capture_default_str();
-               app.add_option("--images", a->n_images, "number of sampled images (checkpoint)")->capture_default_str();
-               app.add_option("--image", a->images,
-                              "analyse these PNG digits (noised to each t) instead of sampling; repeatable");
-               app.add_option("--points", a->ts.points_text,
-                              "number of points drawn from the field's distribution (field; default 8), or with "
-                              "--torchscript a FILE of points (CSV/.npy, one flattened point per row)");
-               app.add_option("--kappa", a->kappa, "slack of the local-dimension rule 1/s_i < (1+kappa) sigma_t^2")
-                   ->capture_default_str();
-               app.add_option("--chunk", a->chunk, "one-hot cotangents per backward pass")->capture_default_str();
-               app.add_option("--linalg", a->linalg, "SVD / eigen backend: torch (LAPACK) or eigen")
-                   ->capture_default_str();
-               app.add_option("--steps", a->steps, "sampler steps (checkpoint)")->capture_default_str();
-               app.add_option("--sampler", a->sampler, "em (the document's) | pc | ode")->capture_default_str();
-               app.add_option("--device", a->device, "cpu | cuda | auto")->capture_default_str();
-               app.add_option("--examples", a->examples, "example sequences drawn in Figures 2 and 3")
-                   ->capture_default_str();
-               app.add_flag("!--no-spectra-csv", a->spectra_csv, "skip spectra.csv (every rank of every point)");
-               app.add_option("--out", a->out, "output folder")->capture_default_str();
-               add_torchscript_options(app, a->ts, "--times", /*sample_steps=*/false);
-               return [a, &common]() -> json {
-                 if (!a->checkpoint.empty() + !a->field.empty() + a->ts.given() != 1)
-                   throw InvalidArgument("give exactly one of --checkpoint RUN, --field SPEC or --torchscript MODEL.pt");
-                 if (a->ts.given())
-                   return run_torchscript_anatomy(a->ts,
-                                                  {a->times, a->linalg, a->out, a->n_images, a->steps, a->examples,
-                                                   a->spectra_csv, a->kappa},
-                                                  analysis_options(*a), common);
-                 a->points = points_count(a->ts, a->points);
-                 return a->field.empty() ? run_checkpoint(*a, common) : run_field(*a, common);
-               };
-             });
+Register reg(
+    "anatomy",
+    "SVD / eigen anatomy of a score model's Jacobian: local dimension, cosines u_i.v_i, overlaps Phi_n "
+    "(Figures 2-4 of score-models-learn-manifold-structure)",
+    [](CLI::App& app, const Common& common) -> Runner {
+      auto a = std::make_shared<AnatomyArgs>();
+      auto* ck = app.add_option("--checkpoint", a->checkpoint,
+                                "run folder or checkpoint.pt of a score model trained by `rbsm train`");
+      auto* fd = app.add_option("--field", a->field,
+                                "analytic field: gaussian-subspace:D=784,d=20,sigma=0.1 | "
+                                "noisy-sphere:D=50,d=2,kappa=2,sigma=0.05 | linear:D=50,skew=0.5[,d,sigma,seed]");
+      ck->excludes(fd);
+      app.add_option("--times", a->times, "diffusion times at which x_t is analysed (checkpoint)")
+          ->capture_default_str();
+      app.add_option("--images", a->n_images, "number of sampled images (checkpoint)")->capture_default_str();
+      app.add_option("--image", a->images,
+                     "analyse these PNG digits (noised to each t) instead of sampling; repeatable");
+      app.add_option("--points", a->ts.points_text,
+                     "number of points drawn from the field's distribution (field; default 8), or with "
+                     "--torchscript a FILE of points (CSV/.npy, one flattened point per row)");
+      app.add_option("--kappa", a->kappa, "slack of the local-dimension rule 1/s_i < (1+kappa) sigma_t^2")
+          ->capture_default_str();
+      app.add_option("--chunk", a->chunk, "one-hot cotangents per backward pass")->capture_default_str();
+      app.add_option("--linalg", a->linalg, "SVD / eigen backend: torch (LAPACK) or eigen")->capture_default_str();
+      app.add_option("--steps", a->steps, "sampler steps (checkpoint)")->capture_default_str();
+      app.add_option("--sampler", a->sampler, "em (the document's) | pc | ode")->capture_default_str();
+      app.add_option("--device", a->device, "cpu | cuda | auto")->capture_default_str();
+      app.add_option("--examples", a->examples, "example sequences drawn in Figures 2 and 3")->capture_default_str();
+      app.add_flag("!--no-spectra-csv", a->spectra_csv, "skip spectra.csv (every rank of every point)");
+      app.add_option("--out", a->out, "output folder")->capture_default_str();
+      add_torchscript_options(app, a->ts, "--times", /*sample_steps=*/false);
+      return [a, &common]() -> json {
+        if (!a->checkpoint.empty() + !a->field.empty() + a->ts.given() != 1)
+          throw InvalidArgument("give exactly one of --checkpoint RUN, --field SPEC or --torchscript MODEL.pt");
+        if (a->ts.given())
+          return run_torchscript_anatomy(
+              a->ts, {a->times, a->linalg, a->out, a->n_images, a->steps, a->examples, a->spectra_csv, a->kappa},
+              analysis_options(*a), common);
+        a->points = points_count(a->ts, a->points);
+        return a->field.empty() ? run_checkpoint(*a, common) : run_field(*a, common);
+      };
+    });
 
 }  // namespace
 

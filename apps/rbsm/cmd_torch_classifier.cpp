@@ -1,6 +1,7 @@
 // rbsm train-classifier --data mnist --out RUN [--epochs N --batch B --lr ...]: trains the small CNN
 // that measures sample quality (features for the Frechet distance, class histogram); docs/data.md.
 #include "cli.hpp"
+
 #include "rbsm/nn/classifier_run.hpp"
 #include "rbsm/nn/device.hpp"
 #include "rbsm/parallel.hpp"
@@ -37,8 +38,15 @@ Register reg(
         nn::ClassifierOptions net;
         net.channels(o->channels).feature_dim(o->feature_dim).dropout(o->dropout);
         nn::ClassifierTrainOptions train;
-        train.epochs(o->epochs).batch_size(o->batch).lr(o->lr).weight_decay(o->weight_decay).warmup(o->warmup)
-            .max_shift(o->shift).max_rotation(o->rotation).max_scale(o->scale).seed(common.seed);
+        train.epochs(o->epochs)
+            .batch_size(o->batch)
+            .lr(o->lr)
+            .weight_decay(o->weight_decay)
+            .warmup(o->warmup)
+            .max_shift(o->shift)
+            .max_rotation(o->rotation)
+            .max_scale(o->scale)
+            .seed(common.seed);
         const auto result = nn::train_classifier_run(o->data, o->out, net, train, device, /*progress=*/true,
                                                      [] { return interrupted().load(); });
         json j = result.to_json();

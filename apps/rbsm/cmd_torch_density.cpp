@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "cli.hpp"
+
 #include "rbsm/data/points.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/fit.hpp"
@@ -40,13 +41,15 @@ Register reg(
         po.tolerance = o->tolerance;
         po.project = o->project;
         const geometry::Mat Z = data::read_points(o->points, model.manifold(), po);
-        const fs::path run = fs::is_directory(o->checkpoint) ? fs::path(o->checkpoint) : fs::path(o->checkpoint).parent_path();
+        const fs::path run =
+            fs::is_directory(o->checkpoint) ? fs::path(o->checkpoint) : fs::path(o->checkpoint).parent_path();
         json saved = json::object();
         if (fs::exists(run / "density.json")) saved = json::parse(io::read_file(run / "density.json"));
         double sigma = o->sigma;
         if (sigma == 0) {
           if (!saved.contains("sigma_eval"))
-            throw InvalidArgument("--sigma is required: " + run.string() + " has no density.json (a fit that was stopped or a vector model)");
+            throw InvalidArgument("--sigma is required: " + run.string() +
+                                  " has no density.json (a fit that was stopped or a vector model)");
           sigma = saved.at("sigma_eval").get<double>();
         }
         const dsm::Correction corr = dsm::parse_correction(
@@ -56,7 +59,8 @@ Register reg(
         const fit::ModelDensity d = fit::model_density(model, sigma, corr, cub);
         const geometry::Vec lp = fit::log_density(model, d, Z);
         for (Eigen::Index i = 0; i < lp.size(); ++i)
-          if (!std::isfinite(lp[i])) throw NumericalError("the log density is not finite at row " + std::to_string(i + 1));
+          if (!std::isfinite(lp[i]))
+            throw NumericalError("the log density is not finite at row " + std::to_string(i + 1));
         return {{"log_density", std::vector<double>(lp.data(), lp.data() + lp.size())},
                 {"log_normaliser", d.normaliser.log_z},
                 {"log_normaliser_error", d.normaliser.error},

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "cli.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/fit/benchmark.hpp"
 #include "rbsm/io/progress.hpp"
@@ -21,17 +22,22 @@ Register reg(
       auto out = std::make_shared<std::string>();
       auto seeds = std::make_shared<std::vector<std::int64_t>>(std::vector<std::int64_t>{0, 1, 2, 3, 4});
       auto by_location = std::make_shared<bool>(false);
-      app.add_option("--datasets", o->datasets, "volcano, earthquake, flood, fire")->delimiter(',')->capture_default_str();
+      app.add_option("--datasets", o->datasets, "volcano, earthquake, flood, fire")
+          ->delimiter(',')
+          ->capture_default_str();
       app.add_option("--seeds", *seeds, "split seeds (one 80/10/10 split each)")->delimiter(',')->capture_default_str();
       app.add_option("--targets", *targets, "raw, rb")->delimiter(',')->capture_default_str();
-      app.add_option("--corrections", *corrections, "none, extrinsic, geometric, full")->delimiter(',')->capture_default_str();
+      app.add_option("--corrections", *corrections, "none, extrinsic, geometric, full")
+          ->delimiter(',')
+          ->capture_default_str();
       app.add_option("--steps", o->fit.steps, "optimiser steps per fit (early stopping)")->capture_default_str();
       app.add_option("--batch", o->fit.batch, "batch size")->capture_default_str();
       app.add_option("--width", o->fit.net.width, "hidden width")->capture_default_str();
       app.add_option("--depth", o->fit.net.depth, "residual blocks")->capture_default_str();
       app.add_option("--fourier-features", o->fit.net.fourier_features, "random Fourier features of x (0: none)")
           ->capture_default_str();
-      app.add_option("--fourier-scale", o->fit.net.fourier_scale, "scale S of the Fourier matrix")->capture_default_str();
+      app.add_option("--fourier-scale", o->fit.net.fourier_scale, "scale S of the Fourier matrix")
+          ->capture_default_str();
       app.add_option("--sigma-min", o->fit.sigma_min, "smallest noise level")->capture_default_str();
       app.add_option("--sigma-max", o->fit.sigma_max, "largest noise level")->capture_default_str();
       app.add_option("--lr", o->fit.lr, "Adam learning rate")->capture_default_str();
@@ -46,7 +52,8 @@ Register reg(
         }
         for (const auto& d : o->datasets)
           if (std::find(fit::earth_datasets().begin(), fit::earth_datasets().end(), d) == fit::earth_datasets().end())
-            throw InvalidArgument("--datasets: unknown earth dataset '" + d + "' (expected volcano, earthquake, flood or fire)");
+            throw InvalidArgument("--datasets: unknown earth dataset '" + d +
+                                  "' (expected volcano, earthquake, flood or fire)");
         o->targets.clear();
         for (const auto& t : *targets) o->targets.push_back(fit::parse_target(t));
         o->corrections.clear();
@@ -56,10 +63,17 @@ Register reg(
         o->threads = o->fit.threads = apply_threads(common);
         o->fit.net.dim = 3;
         o->fit.validate();
-        io::RunFolder run(*out, {{"command", "earth-benchmark"}, {"datasets", o->datasets}, {"seeds", o->split_seeds},
-                                 {"targets", *targets}, {"corrections", *corrections}, {"by_location", *by_location},
-                                 {"seed", common.seed}, {"threads", o->threads}, {"fit", o->fit.to_json()}},
-                         io::RunFolder::Placement::in_place);
+        io::RunFolder run(*out,
+                          {{"command", "earth-benchmark"},
+                           {"datasets", o->datasets},
+                           {"seeds", o->split_seeds},
+                           {"targets", *targets},
+                           {"corrections", *corrections},
+                           {"by_location", *by_location},
+                           {"seed", common.seed},
+                           {"threads", o->threads},
+                           {"fit", o->fit.to_json()}},
+                          io::RunFolder::Placement::in_place);
         run.keep_partial_results();  // finished fits are reused when the benchmark is run again
         o->out = run.dir();
         io::Progress progress("earth-benchmark",

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli.hpp"
+
 #include "rbsm/data/images.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/progress.hpp"
@@ -77,7 +78,8 @@ Register reg(
           images = read_samples(o->samples);
         else
           model = nn::load_score_model(o->checkpoint, device, !o->raw);
-        auto classifier = nn::load_or_train_classifier(o->classifier, device, true, [] { return interrupted().load(); });
+        auto classifier =
+            nn::load_or_train_classifier(o->classifier, device, true, [] { return interrupted().load(); });
         const std::string data = !o->data.empty() ? o->data : classifier.config.value("data", std::string("mnist"));
         const data::ImageSet heldout = data::load_dataset(data, false);
         const data::ImageSet reference = data::load_dataset(data, true);
@@ -87,10 +89,9 @@ Register reg(
           io::Progress progress("evaluate: sampling",
                                 static_cast<std::size_t>((o->n + per_batch - 1) / per_batch * o->steps));
           const auto t0 = std::chrono::steady_clock::now();
-          images = nn::sample_images(*model, o->n, opts, common.seed, nullptr, o->batch,
-                                     [&](std::int64_t done, std::int64_t) {
-                                       progress.update(static_cast<std::size_t>(done));
-                                     });
+          images = nn::sample_images(
+              *model, o->n, opts, common.seed, nullptr, o->batch,
+              [&](std::int64_t done, std::int64_t) { progress.update(static_cast<std::size_t>(done)); });
           progress.finish();
           result["sampling_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           result["checkpoint"] = o->checkpoint;
@@ -108,10 +109,17 @@ Register reg(
         result["classifier"] = o->classifier;
         result["seed"] = common.seed;
         if (!o->out.empty()) {
-          io::RunFolder run(o->out, {{"command", "evaluate"}, {"checkpoint", o->checkpoint}, {"samples", o->samples},
-                                     {"classifier", o->classifier}, {"data", data}, {"n", o->n},
-                                     {"steps", o->steps}, {"sampler", o->sampler}, {"seed", common.seed}});
-          nn::write_sample_grid(run.path("samples.png"), images.narrow(0, 0, std::min<std::int64_t>(64, images.size(0))));
+          io::RunFolder run(o->out, {{"command", "evaluate"},
+                                     {"checkpoint", o->checkpoint},
+                                     {"samples", o->samples},
+                                     {"classifier", o->classifier},
+                                     {"data", data},
+                                     {"n", o->n},
+                                     {"steps", o->steps},
+                                     {"sampler", o->sampler},
+                                     {"seed", common.seed}});
+          nn::write_sample_grid(run.path("samples.png"),
+                                images.narrow(0, 0, std::min<std::int64_t>(64, images.size(0))));
           run.write_json("evaluation.json", result);
         }
         return result;

@@ -10,6 +10,7 @@
 
 #include "cli.hpp"
 #include "distributed_cli.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/fit/study.hpp"
 #include "rbsm/io/progress.hpp"
@@ -23,8 +24,7 @@ namespace fs = std::filesystem;
 struct FitCli {
   fit::DataSpec data;
   fit::FitOptions fit;
-  std::string format = "ambient", parametrisation = "energy", target = "rb", correction = "none", split_by, out,
-              resume;
+  std::string format = "ambient", parametrisation = "energy", target = "rb", correction = "none", split_by, out, resume;
   double sigma_eval = 0, normaliser_tol = 1e-4;
   bool no_kde = false;
   DistributedCli dist;
@@ -51,7 +51,8 @@ void add_fit_options(CLI::App& app, FitCli& o) {
   app.add_option("--fourier-features", o.fit.net.fourier_features,
                  "N random Fourier features sin/cos(B x) of the input, B ~ N(0, S^2) fixed (0: none)")
       ->capture_default_str();
-  app.add_option("--fourier-scale", o.fit.net.fourier_scale, "S, the scale of B (peaks ~1/S wide)")->capture_default_str();
+  app.add_option("--fourier-scale", o.fit.net.fourier_scale, "S, the scale of B (peaks ~1/S wide)")
+      ->capture_default_str();
   app.add_option("--target", o.target, "raw | rb (leave-one-out RB target from the training split)")
       ->capture_default_str();
   app.add_option("--sigma-min", o.fit.sigma_min, "smallest noise level")->capture_default_str();
@@ -110,11 +111,11 @@ Register reg(
         const fit::FitData d = fit::load_fit_data(*M, c.data, common.seed);
         const int threads = apply_threads(common);
 
-        json config{{"command", "fit"}, {"data", c.data.data}, {"source", d.source}, {"format", c.format},
-                    {"split", c.data.split}, {"split_seed", c.data.split_seed}, {"split_by", c.split_by},
-                    {"val_file", c.data.val_file}, {"test_file", c.data.test_file}, {"correction", c.correction},
-                    {"sigma_eval", c.sigma_eval}, {"threads", threads}, {"workers", world.size()},
-                    {"fit", c.fit.to_json()}};
+        json config{{"command", "fit"},           {"data", c.data.data},         {"source", d.source},
+                    {"format", c.format},         {"split", c.data.split},       {"split_seed", c.data.split_seed},
+                    {"split_by", c.split_by},     {"val_file", c.data.val_file}, {"test_file", c.data.test_file},
+                    {"correction", c.correction}, {"sigma_eval", c.sigma_eval},  {"threads", threads},
+                    {"workers", world.size()},    {"fit", c.fit.to_json()}};
         // Rank 0 writes the run folder and the progress bar, and evaluates the fit; the others only train.
         std::optional<io::RunFolder> run_folder;
         if (world.is_root()) run_folder.emplace(out, config, io::RunFolder::Placement::in_place);  // resumable
@@ -122,8 +123,8 @@ Register reg(
           if (run_folder) run_folder->log(line);
         };
         log("fit: " + d.source + " on " + M->spec() + ": " + std::to_string(d.train.rows()) + " / " +
-                std::to_string(d.val.rows()) + " / " + std::to_string(d.test.rows()) + " train / val / test, " +
-                std::to_string(d.test_duplicates_in_train) + " test points with a copy in train");
+            std::to_string(d.val.rows()) + " / " + std::to_string(d.test.rows()) + " train / val / test, " +
+            std::to_string(d.test_duplicates_in_train) + " test points with a copy in train");
         std::optional<io::Progress> progress;
         if (world.is_root()) progress.emplace("fit", static_cast<std::size_t>(c.fit.steps));
         double last_val = std::nan("");
@@ -147,7 +148,10 @@ Register reg(
                         {"all_reduce_seconds_per_step", t.all_reduce_seconds / static_cast<double>(steps_done)},
                         {"wait_seconds_per_step", t.wait_seconds / static_cast<double>(steps_done)}};
         if (!world.is_root())
-          return {{"run", out.string()}, {"steps", t.step}, {"stopped", t.stopped}, {"train_seconds", t.seconds},
+          return {{"run", out.string()},
+                  {"steps", t.step},
+                  {"stopped", t.stopped},
+                  {"train_seconds", t.seconds},
                   {"distributed", dist}};
         const io::RunFolder& run = *run_folder;
         io::Table metrics({"step", "loss", "lr", "val_loss"});
@@ -158,13 +162,19 @@ Register reg(
           metrics.add_row({m[0], m[1], m[2], v});
         }
         metrics.save(run.path("metrics.csv"));
-        json result{{"run", out.string()}, {"steps", t.step}, {"best_step", t.best_step},
-                    {"best_val_loss", t.best_val_loss}, {"early_stopped", t.early_stopped}, {"stopped", t.stopped},
-                    {"train_seconds", t.seconds}, {"distributed", dist},
+        json result{{"run", out.string()},
+                    {"steps", t.step},
+                    {"best_step", t.best_step},
+                    {"best_val_loss", t.best_val_loss},
+                    {"early_stopped", t.early_stopped},
+                    {"stopped", t.stopped},
+                    {"train_seconds", t.seconds},
+                    {"distributed", dist},
                     {"n", {{"train", d.train.rows()}, {"val", d.val.rows()}, {"test", d.test.rows()}}},
                     {"test_duplicates_in_train", d.test_duplicates_in_train}};
         if (t.stopped) {
-          run.log("fit: interrupted at step " + std::to_string(t.step) + "; continue with rbsm fit --resume " + out.string());
+          run.log("fit: interrupted at step " + std::to_string(t.step) + "; continue with rbsm fit --resume " +
+                  out.string());
           return result;
         }
         fit::FitModel model = fit::FitModel::load(out);
@@ -192,7 +202,8 @@ Register reg(
                                         {"log_normaliser", ev.density.normaliser.log_z},
                                         {"log_normaliser_error", ev.density.normaliser.error},
                                         {"normaliser_method", ev.density.normaliser.method}});
-        const io::Figure map = fit::density_map(model, ev.density, d.test, d.source + ": model log density, test points");
+        const io::Figure map =
+            fit::density_map(model, ev.density, d.test, d.source + ": model log density, test points");
         if (!map.panels.empty()) map.save(run.path("density_map.png"));
         run.log("fit: test NLL " + fmt(ev.nll.test) + " nats at sigma_eval " + fmt(ev.density.sigma) +
                 (ev.has_kde ? ", KDE " + fmt(ev.kde_nll.test) : ""));

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "cli.hpp"
+
 #include "rbsm/data/points.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/benchmark.hpp"
@@ -60,8 +61,8 @@ void earth_figures(const fit::EarthBenchmarkResult& r, const fit::EarthBenchmark
   for (const auto& d : r.datasets) {
     if (d.best_run.empty()) continue;
     fit::FitModel model = fit::FitModel::load(d.best_run);
-    const auto& best = *std::find_if(d.methods.begin(), d.methods.end(),
-                                     [&](const auto& m) { return m.method == d.best_method; });
+    const auto& best =
+        *std::find_if(d.methods.begin(), d.methods.end(), [&](const auto& m) { return m.method == d.best_method; });
     const dsm::Correction c = dsm::parse_correction(d.best_method.substr(d.best_method.find('/') + 1));
     const fit::ModelDensity density = fit::model_density(model, best.sigma_eval.front(), c, o.cubature);
     fit::DataSpec spec;
@@ -78,12 +79,14 @@ void earth_figures(const fit::EarthBenchmarkResult& r, const fit::EarthBenchmark
     so.mala_steps = 100;  // batched across chains (fit::mala_batched)
     so.sigma_eval = density.sigma;
     so.correction = c;
-    const geometry::Mat S = data::from_manifold_points(fit::sample_model(model, so).samples, *M, data::PointFormat::latlon);
+    const geometry::Mat S =
+        data::from_manifold_points(fit::sample_model(model, so).samples, *M, data::PointFormat::latlon);
     const geometry::Mat T = data::from_manifold_points(data.test, *M, data::PointFormat::latlon);
     io::Figure f;
     f.title = d.dataset + ": model samples and test points";
     auto& p = f.panel("500 samples (annealed Langevin + MALA)", "longitude (deg)", "latitude (deg)");
-    io::Series s{"model samples", {}, {}, {}, "points", "tab:blue", {}}, t{"test points", {}, {}, {}, "points", "tab:red", {}};
+    io::Series s{"model samples", {}, {}, {}, "points", "tab:blue", {}},
+        t{"test points", {}, {}, {}, "points", "tab:red", {}};
     for (Eigen::Index i = 0; i < S.rows(); ++i) s.x.push_back(S(i, 1)), s.y.push_back(S(i, 0));
     for (Eigen::Index i = 0; i < T.rows(); ++i) t.x.push_back(T(i, 1)), t.y.push_back(T(i, 0));
     p.add(s);
@@ -116,14 +119,13 @@ ReportSection run_earth(const ReproduceContext& ctx) {
   o.should_stop = stop_on_signal();
   const fit::EarthBenchmarkResult r = fit::earth_benchmark(o);
   progress.finish();
-  sec.html =
-      "<p>Test NLL in nats (w.r.t. the area of the unit sphere; lower is better), mean ± sd over " +
-      std::to_string(o.split_seeds.size()) + " random 80/10/10 split(s), " + std::to_string(o.fit.steps) +
-      " steps (early stopping), energy parametrisation; sigma_eval chosen on validation per method. "
-      "The published rows are the numbers reported by each paper (5 splits). <i>raw/rb</i>: the training "
-      "target; <i>none/full</i>: the post-hoc correction of the energy (docs/fit.md §4). Bold: rbsm's best "
-      "score model per catalogue.</p>" +
-      earth_table(r, true);
+  sec.html = "<p>Test NLL in nats (w.r.t. the area of the unit sphere; lower is better), mean ± sd over " +
+             std::to_string(o.split_seeds.size()) + " random 80/10/10 split(s), " + std::to_string(o.fit.steps) +
+             " steps (early stopping), energy parametrisation; sigma_eval chosen on validation per method. "
+             "The published rows are the numbers reported by each paper (5 splits). <i>raw/rb</i>: the training "
+             "target; <i>none/full</i>: the post-hoc correction of the energy (docs/fit.md §4). Bold: rbsm's best "
+             "score model per catalogue.</p>" +
+             earth_table(r, true);
   sec.summary = fit::to_json(r);
   if (!quick) {  // the honest variant: every copy of a location on one side of the split
     fit::EarthBenchmarkOptions b = o;
@@ -133,8 +135,10 @@ ReportSection run_earth(const ReproduceContext& ctx) {
     b.progress = bar(p2);
     const fit::EarthBenchmarkResult rb = fit::earth_benchmark(b);
     p2.finish();
-    sec.html += "<p>The same with <code>--split-by location</code> (all copies of a location on one side; no "
-                "published numbers exist for this protocol):</p>" + earth_table(rb, false);
+    sec.html +=
+        "<p>The same with <code>--split-by location</code> (all copies of a location on one side; no "
+        "published numbers exist for this protocol):</p>" +
+        earth_table(rb, false);
     sec.summary["by_location"] = fit::to_json(rb);
   }
   earth_figures(r, o, dir, sec);
@@ -145,8 +149,8 @@ ReportSection run_earth(const ReproduceContext& ctx) {
     std::string best_name;
     for (const auto& p : fit::published_earth_nll())
       if (p.nll[k] < best_pub) best_pub = p.nll[k], best_name = p.method;
-    const auto& best = *std::find_if(d.methods.begin(), d.methods.end(),
-                                     [&](const auto& m) { return m.method == d.best_method; });
+    const auto& best =
+        *std::find_if(d.methods.begin(), d.methods.end(), [&](const auto& m) { return m.method == d.best_method; });
     sec.rows.push_back({d.dataset + ": best test NLL (nats)", fmt(best_pub, 3) + " (" + best_name + ")",
                         pm(best.summary) + " (" + d.best_method + ")", "KDE " + pm(d.methods[0].summary)});
   }

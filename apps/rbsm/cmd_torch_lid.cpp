@@ -10,6 +10,7 @@
 
 #include "cli.hpp"
 #include "torchscript_cli.hpp"
+
 #include "rbsm/anatomy/lid_bench.hpp"
 #include "rbsm/anatomy/model_field.hpp"
 #include "rbsm/data/images.hpp"
@@ -66,12 +67,9 @@ anatomy::LidBenchOptions bench_options(const LidArgs& a) {
 }
 
 json method_json(const anatomy::LidMethodResult& m) {
-  return {{"method", anatomy::to_string(m.method)},
-          {"mae", std::isnan(m.mae) ? json(nullptr) : json(m.mae)},
-          {"mean_estimate", m.mean_estimate},
-          {"sd_estimate", m.sd_estimate},
-          {"seconds_per_point", m.seconds_per_point},
-          {"estimates", m.estimates}};
+  return {{"method", anatomy::to_string(m.method)},   {"mae", std::isnan(m.mae) ? json(nullptr) : json(m.mae)},
+          {"mean_estimate", m.mean_estimate},         {"sd_estimate", m.sd_estimate},
+          {"seconds_per_point", m.seconds_per_point}, {"estimates", m.estimates}};
 }
 
 /// Figure: per-point estimates against the true dimension, MAE per manifold, seconds per point.
@@ -123,13 +121,26 @@ json run_bench(const LidArgs& a, const Common& common) {
     anatomy::make_embedded_manifold(s, r);
   }
   const int threads = apply_threads(common);
-  io::RunFolder run(a.out, {{"command", "lid-bench"}, {"manifolds", specs}, {"points", a.points}, {"steps", a.steps},
-                            {"train_points", a.train_points}, {"hidden", a.hidden}, {"layers", a.layers},
-                            {"batch", a.batch}, {"lr", a.lr}, {"param", a.param}, {"t", a.t}, {"kappa", a.kappa},
-                            {"normal_samples", a.normal_samples}, {"normal_centre", a.normal_centre}, {"hutchinson_probes", a.probes},
-                            {"seed", common.seed}, {"threads", threads}, {"checkpoint", a.checkpoint}});
-  io::Table table({"manifold", "spec", "true_dim", "method", "mae", "mean_estimate", "sd_estimate",
-                   "seconds_per_point", "train_seconds", "final_loss"});
+  io::RunFolder run(a.out, {{"command", "lid-bench"},
+                            {"manifolds", specs},
+                            {"points", a.points},
+                            {"steps", a.steps},
+                            {"train_points", a.train_points},
+                            {"hidden", a.hidden},
+                            {"layers", a.layers},
+                            {"batch", a.batch},
+                            {"lr", a.lr},
+                            {"param", a.param},
+                            {"t", a.t},
+                            {"kappa", a.kappa},
+                            {"normal_samples", a.normal_samples},
+                            {"normal_centre", a.normal_centre},
+                            {"hutchinson_probes", a.probes},
+                            {"seed", common.seed},
+                            {"threads", threads},
+                            {"checkpoint", a.checkpoint}});
+  io::Table table({"manifold", "spec", "true_dim", "method", "mae", "mean_estimate", "sd_estimate", "seconds_per_point",
+                   "train_seconds", "final_loss"});
   io::Table per_point({"manifold", "point", "true_dim", "singular_value", "normal_bundle", "flipd"});
   std::vector<anatomy::LidBenchResult> results;
   json rows = json::array(), manifolds = json::array();
@@ -158,8 +169,13 @@ json run_bench(const LidArgs& a, const Common& common) {
     json mj = json::array();
     for (const auto& m : r.methods) {
       const std::string method = anatomy::to_string(m.method);
-      rows.push_back({{"manifold", r.label}, {"spec", r.spec}, {"true_dim", r.mean_true_dim}, {"method", method},
-                      {"mae", m.mae}, {"mean_estimate", m.mean_estimate}, {"sd_estimate", m.sd_estimate},
+      rows.push_back({{"manifold", r.label},
+                      {"spec", r.spec},
+                      {"true_dim", r.mean_true_dim},
+                      {"method", method},
+                      {"mae", m.mae},
+                      {"mean_estimate", m.mean_estimate},
+                      {"sd_estimate", m.sd_estimate},
                       {"seconds_per_point", m.seconds_per_point}});
       table.add_row_text({r.label, r.spec, io::format_double(r.mean_true_dim), method, io::format_double(m.mae),
                           io::format_double(m.mean_estimate), io::format_double(m.sd_estimate),
@@ -169,10 +185,15 @@ json run_bench(const LidArgs& a, const Common& common) {
     }
     for (std::size_t i = 0; i < r.methods[0].estimates.size(); ++i)
       per_point.add_row_text({r.label, std::to_string(i), std::to_string(r.methods[0].truth[i]),
-                              io::format_double(r.methods[0].estimates[i]), io::format_double(r.methods[1].estimates[i]),
+                              io::format_double(r.methods[0].estimates[i]),
+                              io::format_double(r.methods[1].estimates[i]),
                               io::format_double(r.methods[2].estimates[i])});
-    manifolds.push_back({{"manifold", r.label}, {"spec", r.spec}, {"true_dims", r.methods[0].truth},
-                         {"train_seconds", r.train_seconds}, {"final_loss", r.final_loss}, {"methods", mj}});
+    manifolds.push_back({{"manifold", r.label},
+                         {"spec", r.spec},
+                         {"true_dims", r.methods[0].truth},
+                         {"train_seconds", r.train_seconds},
+                         {"final_loss", r.final_loss},
+                         {"methods", mj}});
     run.log("lid-bench: " + r.label + ": train " + fmt(r.train_seconds, 3) + " s, loss " + fmt(r.final_loss, 4) +
                 "; MAE singular-value " + fmt(r.methods[0].mae, 3) + ", normal-bundle " + fmt(r.methods[1].mae, 3) +
                 ", flipd " + fmt(r.methods[2].mae, 3),
@@ -208,17 +229,27 @@ json run_images(const LidArgs& a, const Common& common) {
                           std::to_string(set.width) + ", the model takes " + std::to_string(model.channels) + "x" +
                           std::to_string(model.height) + "x" + std::to_string(model.width));
   const int threads = apply_threads(common);
-  io::RunFolder run(a.out, {{"command", "lid-bench"}, {"checkpoint", a.checkpoint}, {"data", a.data},
-                            {"per_class", a.per_class}, {"t", a.t}, {"kappa", a.kappa},
-                            {"normal_samples", a.normal_samples}, {"normal_centre", a.normal_centre}, {"hutchinson_probes", a.probes},
-                            {"chunk", a.chunk}, {"seed", common.seed}, {"threads", threads}, {"device", a.device}});
+  io::RunFolder run(a.out, {{"command", "lid-bench"},
+                            {"checkpoint", a.checkpoint},
+                            {"data", a.data},
+                            {"per_class", a.per_class},
+                            {"t", a.t},
+                            {"kappa", a.kappa},
+                            {"normal_samples", a.normal_samples},
+                            {"normal_centre", a.normal_centre},
+                            {"hutchinson_probes", a.probes},
+                            {"chunk", a.chunk},
+                            {"seed", common.seed},
+                            {"threads", threads},
+                            {"device", a.device}});
   const auto score = anatomy::model_time_score(model);
   const torch::Tensor images = nn::images_to_tensor(set);  // [n, 1, h, w] in [0, 1]
   std::vector<std::vector<int>> members(10);
   for (int i = 0; i < set.size(); ++i) {
     const int y = set.labels[i];
-    if (y < 0 || y > 9) throw InvalidArgument("--data " + a.data + ": label " + std::to_string(y) + " of image " +
-                                              std::to_string(i) + " is not a digit class 0-9");
+    if (y < 0 || y > 9)
+      throw InvalidArgument("--data " + a.data + ": label " + std::to_string(y) + " of image " + std::to_string(i) +
+                            " is not a digit class 0-9");
     if (static_cast<std::int64_t>(members[y].size()) < a.per_class) members[y].push_back(i);
   }
   std::int64_t total = 0;
@@ -243,12 +274,11 @@ json run_images(const LidArgs& a, const Common& common) {
                                  .to(torch::kFloat64)
                                  .contiguous();
     const Eigen::MatrixXd points =
-        Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-            x0.data_ptr<double>(), n, score.dim);
-    const auto methods = anatomy::evaluate_lid(score, points, {}, lid, Rng(common.seed, 200 + c)(),
-                                               [&](std::int64_t done, std::int64_t) {
-                                                 bar.update(static_cast<std::size_t>(before + done));
-                                               });
+        Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x0.data_ptr<double>(),
+                                                                                                 n, score.dim);
+    const auto methods = anatomy::evaluate_lid(
+        score, points, {}, lid, Rng(common.seed, 200 + c)(),
+        [&](std::int64_t done, std::int64_t) { bar.update(static_cast<std::size_t>(before + done)); });
     before += n * 3;
     json mj = json::array();
     for (std::size_t m = 0; m < methods.size(); ++m) {
@@ -270,7 +300,8 @@ json run_images(const LidArgs& a, const Common& common) {
     double sum = 0, sum2 = 0;
     for (double v : all[m]) sum += v, sum2 += v * v;
     const double k = static_cast<double>(all[m].size()), mean = sum / k;
-    overall.push_back({{"method", series[m].label}, {"mean_estimate", mean},
+    overall.push_back({{"method", series[m].label},
+                       {"mean_estimate", mean},
                        {"sd_estimate", k > 1 ? std::sqrt(std::max(0.0, (sum2 - k * mean * mean) / (k - 1))) : 0.0},
                        {"n", all[m].size()}});
     series[m].style = "errorbar";
@@ -311,16 +342,18 @@ ReportSection lid_experiment(const ReproduceContext& ctx) {
   sec.html =
       "<p>Small time-conditioned MLPs (VP-SDE, denoiser output, " + std::to_string(a.steps) +
       " steps) trained on spheres, a flat torus and a union of two spheres placed in R^D by random isometries; "
-      "local dimension at " + std::to_string(a.points) + " held-out points per manifold, at t = " + fmt(a.t, 3) +
+      "local dimension at " +
+      std::to_string(a.points) + " held-out points per manifold, at t = " + fmt(a.t, 3) +
       " (sigma_t = " + fmt(r["sigma_t"].get<double>(), 3) +
       "): the document's singular-value rule (1/s_i &lt; 1.1 sigma_t^2), the normal bundle of Stanczuk et al. "
       "(largest gap of the spectrum of 4D perturbed scores) and FLIPD of Kamkari et al. (D + sigma_t^2 (tr grad s + "
       "|s|^2) at alpha_t x_0, exact trace). See docs/anatomy.md \"Local intrinsic dimension benchmark\".</p>";
   for (const auto& row : r["results"])
-    sec.rows.push_back({row["manifold"].get<std::string>() + ": " + row["method"].get<std::string>(),
-                        "true d = " + fmt(row["true_dim"].get<double>(), 3),
-                        "MAE " + fmt(row["mae"].get<double>(), 3) + ", mean " + fmt(row["mean_estimate"].get<double>(), 4),
-                        fmt(row["seconds_per_point"].get<double>() * 1e3, 3) + " ms per point"});
+    sec.rows.push_back(
+        {row["manifold"].get<std::string>() + ": " + row["method"].get<std::string>(),
+         "true d = " + fmt(row["true_dim"].get<double>(), 3),
+         "MAE " + fmt(row["mae"].get<double>(), 3) + ", mean " + fmt(row["mean_estimate"].get<double>(), 4),
+         fmt(row["seconds_per_point"].get<double>() * 1e3, 3) + " ms per point"});
   sec.figures.push_back(std::filesystem::relative(r["figure"].get<std::string>(), ctx.out).string());
   sec.summary = {{"results", r["results"]}, {"t", a.t}, {"steps", a.steps}};
 
@@ -347,54 +380,52 @@ ReportSection lid_experiment(const ReproduceContext& ctx) {
 
 RegisterExperiment exp_reg("lid", 80, lid_experiment);
 
-Register reg("lid-bench",
-             "local intrinsic dimension from a trained score model: singular-value rule, normal bundle "
-             "(Stanczuk et al.) and FLIPD (Kamkari et al.) on spheres and tori of known dimension",
-             [](CLI::App& app, const Common& common) -> Runner {
-               auto a = std::make_shared<LidArgs>();
-               app.add_option("--manifolds", a->manifolds,
-                              "';'-separated specs: sphere:d=N,D=N | torus:d=N,D=N | two-spheres:d1=N,d2=N,D=N")
-                   ->capture_default_str();
-               app.add_option("--points", a->ts.points_text,
-                              "held-out points per manifold (default 32), or with --torchscript a FILE of points "
-                              "x_0 (CSV/.npy, one flattened point per row)");
-               app.add_option("--steps", a->steps, "training steps per manifold")->capture_default_str();
-               app.add_option("--train-points", a->train_points, "training set size per manifold")
-                   ->capture_default_str();
-               app.add_option("--hidden", a->hidden, "MLP width")->capture_default_str();
-               app.add_option("--layers", a->layers, "MLP hidden layers")->capture_default_str();
-               app.add_option("--batch", a->batch, "training batch")->capture_default_str();
-               app.add_option("--lr", a->lr, "Adam learning rate (cosine decay)")->capture_default_str();
-               app.add_option("--param", a->param, "network output: eps (noise) or x0 (denoiser)")
-                   ->capture_default_str();
-               app.add_option("--t", a->t, "diffusion time at which all three estimators read the score")
-                   ->capture_default_str();
-               app.add_option("--kappa", a->kappa, "slack of the singular-value rule")->capture_default_str();
-               app.add_option("--normal-samples", a->normal_samples, "K of the normal-bundle method (0: 4 D)")
-                   ->capture_default_str();
-               app.add_flag("--normal-centre", a->normal_centre,
-                            "normal bundle: subtract the mean score before the SVD (points off the manifold)");
-               app.add_option("--probes", a->probes, "FLIPD Hutchinson probes (0: exact trace)")->capture_default_str();
-               app.add_option("--chunk", a->chunk, "cotangents / score evaluations per pass")->capture_default_str();
-               app.add_option("--out", a->out, "output folder")->capture_default_str();
-               app.add_option("--checkpoint", a->checkpoint,
-                              "a trained image score model (run folder or .pt): estimate on its held-out data, "
-                              "per class, instead of the manifolds");
-               app.add_option("--data", a->data, "with --checkpoint: mnist | fashion-mnist | PATH")
-                   ->capture_default_str();
-               app.add_option("--per-class", a->per_class, "with --checkpoint: held-out images per class")
-                   ->capture_default_str();
-               app.add_option("--device", a->device, "with --checkpoint: cpu | cuda | auto")->capture_default_str();
-               add_torchscript_options(app, a->ts, "--t", /*sample_steps=*/true);
-               return [a, &common]() -> json {
-                 if (a->ts.given()) {
-                   if (!a->checkpoint.empty()) throw InvalidArgument("give --checkpoint RUN or --torchscript MODEL.pt, not both");
-                   return run_torchscript_lid(a->ts, lid_options(*a), a->out, common);
-                 }
-                 a->points = points_count(a->ts, a->points);
-                 return a->checkpoint.empty() ? run_bench(*a, common) : run_images(*a, common);
-               };
-             });
+Register reg(
+    "lid-bench",
+    "local intrinsic dimension from a trained score model: singular-value rule, normal bundle "
+    "(Stanczuk et al.) and FLIPD (Kamkari et al.) on spheres and tori of known dimension",
+    [](CLI::App& app, const Common& common) -> Runner {
+      auto a = std::make_shared<LidArgs>();
+      app.add_option("--manifolds", a->manifolds,
+                     "';'-separated specs: sphere:d=N,D=N | torus:d=N,D=N | two-spheres:d1=N,d2=N,D=N")
+          ->capture_default_str();
+      app.add_option("--points", a->ts.points_text,
+                     "held-out points per manifold (default 32), or with --torchscript a FILE of points "
+                     "x_0 (CSV/.npy, one flattened point per row)");
+      app.add_option("--steps", a->steps, "training steps per manifold")->capture_default_str();
+      app.add_option("--train-points", a->train_points, "training set size per manifold")->capture_default_str();
+      app.add_option("--hidden", a->hidden, "MLP width")->capture_default_str();
+      app.add_option("--layers", a->layers, "MLP hidden layers")->capture_default_str();
+      app.add_option("--batch", a->batch, "training batch")->capture_default_str();
+      app.add_option("--lr", a->lr, "Adam learning rate (cosine decay)")->capture_default_str();
+      app.add_option("--param", a->param, "network output: eps (noise) or x0 (denoiser)")->capture_default_str();
+      app.add_option("--t", a->t, "diffusion time at which all three estimators read the score")->capture_default_str();
+      app.add_option("--kappa", a->kappa, "slack of the singular-value rule")->capture_default_str();
+      app.add_option("--normal-samples", a->normal_samples, "K of the normal-bundle method (0: 4 D)")
+          ->capture_default_str();
+      app.add_flag("--normal-centre", a->normal_centre,
+                   "normal bundle: subtract the mean score before the SVD (points off the manifold)");
+      app.add_option("--probes", a->probes, "FLIPD Hutchinson probes (0: exact trace)")->capture_default_str();
+      app.add_option("--chunk", a->chunk, "cotangents / score evaluations per pass")->capture_default_str();
+      app.add_option("--out", a->out, "output folder")->capture_default_str();
+      app.add_option("--checkpoint", a->checkpoint,
+                     "a trained image score model (run folder or .pt): estimate on its held-out data, "
+                     "per class, instead of the manifolds");
+      app.add_option("--data", a->data, "with --checkpoint: mnist | fashion-mnist | PATH")->capture_default_str();
+      app.add_option("--per-class", a->per_class, "with --checkpoint: held-out images per class")
+          ->capture_default_str();
+      app.add_option("--device", a->device, "with --checkpoint: cpu | cuda | auto")->capture_default_str();
+      add_torchscript_options(app, a->ts, "--t", /*sample_steps=*/true);
+      return [a, &common]() -> json {
+        if (a->ts.given()) {
+          if (!a->checkpoint.empty())
+            throw InvalidArgument("give --checkpoint RUN or --torchscript MODEL.pt, not both");
+          return run_torchscript_lid(a->ts, lid_options(*a), a->out, common);
+        }
+        a->points = points_count(a->ts, a->points);
+        return a->checkpoint.empty() ? run_bench(*a, common) : run_images(*a, common);
+      };
+    });
 
 }  // namespace
 }  // namespace rbsm::cli

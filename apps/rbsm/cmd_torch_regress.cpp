@@ -10,7 +10,7 @@
 #include <cmath>
 
 #include "cli.hpp"
-#include "rbsm/sampling/equilibrium_study.hpp"
+
 #include "rbsm/dsm/rb_estimator.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
@@ -20,6 +20,7 @@
 #include "rbsm/nn/mlp.hpp"
 #include "rbsm/parallel.hpp"
 #include "rbsm/sampling/equilibrium.hpp"
+#include "rbsm/sampling/equilibrium_study.hpp"
 #include "rbsm/sampling/rb_field.hpp"
 #include "rbsm/spec.hpp"
 
@@ -39,10 +40,21 @@ struct RegressConfig {
   std::uint64_t seed = 0;
   int threads = 0;
   json to_json() const {
-    return {{"manifold", manifold}, {"dist", dist},   {"sigma", sigma},   {"samples", samples},
-            {"seeds", seeds},       {"test", test},   {"steps", fit.steps}, {"batch", fit.batch},
-            {"lr", fit.lr},         {"hidden", fit.mlp.hidden()}, {"layers", fit.mlp.layers()}, {"seed", seed},
-            {"langevin_chains", langevin_chains}, {"langevin_steps", langevin_steps}, {"rb_refs", rb_refs}};
+    return {{"manifold", manifold},
+            {"dist", dist},
+            {"sigma", sigma},
+            {"samples", samples},
+            {"seeds", seeds},
+            {"test", test},
+            {"steps", fit.steps},
+            {"batch", fit.batch},
+            {"lr", fit.lr},
+            {"hidden", fit.mlp.hidden()},
+            {"layers", fit.mlp.layers()},
+            {"seed", seed},
+            {"langevin_chains", langevin_chains},
+            {"langevin_steps", langevin_steps},
+            {"rb_refs", rb_refs}};
   }
 };
 
@@ -102,8 +114,8 @@ struct Curve {
   std::vector<double> mean, se;
 };
 
-json run_regress(const RegressConfig& c, const std::filesystem::path& dir, const std::function<void(const std::string&)>& log,
-                 io::Figure* fig_out) {
+json run_regress(const RegressConfig& c, const std::filesystem::path& dir,
+                 const std::function<void(const std::string&)>& log, io::Figure* fig_out) {
   std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold(c.manifold);
   const auto q = dist::make_density(c.dist, M);
   dsm::check_sigma(c.sigma, "--sigma");
@@ -115,8 +127,9 @@ json run_regress(const RegressConfig& c, const std::filesystem::path& dir, const
   // test points from the law of pi(X) with exact targets
   const Pairs test = draw_pairs(*q, c.sigma, c.test, c.seed, 1u << 20);
   Mat Rtest(c.test, M->ambient_dim());
-  parallel_for(static_cast<std::size_t>(c.test), c.threads,
-               [&](std::size_t i) { Rtest.row(i) = r_exact(test.Y.row(i).transpose()).transpose(); }, 8);
+  parallel_for(
+      static_cast<std::size_t>(c.test), c.threads,
+      [&](std::size_t i) { Rtest.row(i) = r_exact(test.Y.row(i).transpose()).transpose(); }, 8);
   const double r2 = Rtest.rowwise().squaredNorm().mean();
   auto test_error = [&](nn::MLP& model) {
     const auto f = nn::mlp_field(model, *M);
@@ -197,9 +210,14 @@ json run_regress(const RegressConfig& c, const std::filesystem::path& dir, const
     p.add({"raw targets T_sigma", xs, raw.mean, raw.se, "errorbar", "tab:orange"});
     p.add({"RB targets (estimated from the training set)", xs, rb.mean, rb.se, "errorbar", "tab:blue"});
   }
-  json j = {{"samples", c.samples}, {"raw_mean", raw.mean}, {"raw_se", raw.se}, {"rb_mean", rb.mean},
-            {"rb_se", rb.se},       {"target_raw_error_at_max_n", target},
-            {"rb_samples_to_reach_raw_error", n_rb}, {"sample_factor", factor},
+  json j = {{"samples", c.samples},
+            {"raw_mean", raw.mean},
+            {"raw_se", raw.se},
+            {"rb_mean", rb.mean},
+            {"rb_se", rb.se},
+            {"target_raw_error_at_max_n", target},
+            {"rb_samples_to_reach_raw_error", n_rb},
+            {"sample_factor", factor},
             {"sample_factor_is_lower_bound", lower_bound}};
 
   // Langevin with the learned models (largest n, seed 0), raw and corrected.
@@ -235,42 +253,45 @@ std::vector<int> parse_sizes(const std::string& text) {
   return out;
 }
 
-Register reg("regress", "MLP regression on raw vs Rao-Blackwellized DSM targets against training-set size",
-             [](CLI::App& app, const Common& common) -> Runner {
-               auto cfg = std::make_shared<RegressConfig>();
-               auto sizes = std::make_shared<std::string>("256,1024,4096,16384");
-               auto out = std::make_shared<std::string>("runs/regress");
-               app.add_option("--manifold", cfg->manifold, "manifold spec")->capture_default_str();
-               app.add_option("--dist", cfg->dist, "density spec")->capture_default_str();
-               app.add_option("--sigma", cfg->sigma, "DSM noise level")->capture_default_str();
-               app.add_option("--samples", *sizes, "training-set sizes")->capture_default_str();
-               app.add_option("--seeds", cfg->seeds, "repetitions per size (error bars)")->capture_default_str();
-               app.add_option("--test", cfg->test, "test points")->check(CLI::Range(10, 1000000))->capture_default_str();
-               app.add_option("--steps", cfg->fit.steps, "Adam steps per fit")->check(CLI::Range(1, 10000000))
-                   ->capture_default_str();
-               app.add_option("--batch", cfg->fit.batch, "batch size")->check(CLI::Range(1, 1000000))->capture_default_str();
-               app.add_option("--langevin-chains", cfg->langevin_chains, "chains for the learned-drift equilibria (0: skip)")
-                   ->capture_default_str();
-               app.add_option("--rb-refs", cfg->rb_refs,
-                              "references of the RB targets: all (own Z_i included) or crossfit (8 folds)")
-                   ->check(CLI::IsMember({"all", "crossfit"}))
-                   ->capture_default_str();
-               app.add_option("--out", *out, "run folder")->capture_default_str();
-               return [=, &common]() -> json {
-                 RegressConfig c = *cfg;
-                 c.samples = parse_sizes(*sizes);
-                 c.seed = common.seed;
-                 c.threads = apply_threads(common);
-                 io::RunFolder run(*out, c.to_json());
-                 io::Figure fig;
-                 fig.title = "Raw vs Rao-Blackwellized DSM targets (the source's bottom panel)";
-                 json j = run_regress(c, run.dir(), [&](const std::string& s) { run.log(s); }, &fig);
-                 fig.save(run.path("regress.png"));
-                 run.write_json("summary.json", j);
-                 j["out"] = run.dir().string();
-                 return j;
-               };
-             });
+Register reg(
+    "regress", "MLP regression on raw vs Rao-Blackwellized DSM targets against training-set size",
+    [](CLI::App& app, const Common& common) -> Runner {
+      auto cfg = std::make_shared<RegressConfig>();
+      auto sizes = std::make_shared<std::string>("256,1024,4096,16384");
+      auto out = std::make_shared<std::string>("runs/regress");
+      app.add_option("--manifold", cfg->manifold, "manifold spec")->capture_default_str();
+      app.add_option("--dist", cfg->dist, "density spec")->capture_default_str();
+      app.add_option("--sigma", cfg->sigma, "DSM noise level")->capture_default_str();
+      app.add_option("--samples", *sizes, "training-set sizes")->capture_default_str();
+      app.add_option("--seeds", cfg->seeds, "repetitions per size (error bars)")->capture_default_str();
+      app.add_option("--test", cfg->test, "test points")->check(CLI::Range(10, 1000000))->capture_default_str();
+      app.add_option("--steps", cfg->fit.steps, "Adam steps per fit")
+          ->check(CLI::Range(1, 10000000))
+          ->capture_default_str();
+      app.add_option("--batch", cfg->fit.batch, "batch size")->check(CLI::Range(1, 1000000))->capture_default_str();
+      app.add_option("--langevin-chains", cfg->langevin_chains, "chains for the learned-drift equilibria (0: skip)")
+          ->capture_default_str();
+      app.add_option("--rb-refs", cfg->rb_refs,
+                     "references of the RB targets: all (own Z_i included) or crossfit (8 folds)")
+          ->check(CLI::IsMember({"all", "crossfit"}))
+          ->capture_default_str();
+      app.add_option("--out", *out, "run folder")->capture_default_str();
+      return [=, &common]() -> json {
+        RegressConfig c = *cfg;
+        c.samples = parse_sizes(*sizes);
+        c.seed = common.seed;
+        c.threads = apply_threads(common);
+        io::RunFolder run(*out, c.to_json());
+        io::Figure fig;
+        fig.title = "Raw vs Rao-Blackwellized DSM targets (the source's bottom panel)";
+        json j = run_regress(
+            c, run.dir(), [&](const std::string& s) { run.log(s); }, &fig);
+        fig.save(run.path("regress.png"));
+        run.write_json("summary.json", j);
+        j["out"] = run.dir().string();
+        return j;
+      };
+    });
 
 /// "6.1x", or ">= 16x" when RB already beats the raw error at the smallest n.
 std::string sample_factor_text(const json& j) {
@@ -290,25 +311,28 @@ ReportSection experiment(const ReproduceContext& ctx) {
     io::ensure_directory(dir);
     io::Figure fig;
     fig.title = title;
-    const json out = run_regress(rc, dir, [](const std::string&) {}, &fig);
+    const json out = run_regress(
+        rc, dir, [](const std::string&) {}, &fig);
     fig.save(dir / "regress.png");
     return out;
   };
   const auto dir = ctx.out / "regress";
   const json j = run_in(c, dir, "Raw vs Rao-Blackwellized DSM targets (the source's bottom panel)");
   ReportSection s;
-  s.title = "MLP regression: raw vs RB targets against training-set size (" + c.manifold + ", sigma " + fmt(c.sigma) + ")";
+  s.title =
+      "MLP regression: raw vs RB targets against training-set size (" + c.manifold + ", sigma " + fmt(c.sigma) + ")";
   s.figures = {"regress/regress.png"};
-  s.html = "<p>Relative test MSE of an MLP (P_T f_theta) against the exact r_sigma on fresh points y = pi(X), "
-           "mean +- se over seeds. RB targets are estimated from the training set itself ("
-           "self-normalised estimator, all n training points as references, each target's own Z_i included). "
-           "docs/langevin.md §4.</p>";
+  s.html =
+      "<p>Relative test MSE of an MLP (P_T f_theta) against the exact r_sigma on fresh points y = pi(X), "
+      "mean +- se over seeds. RB targets are estimated from the training set itself ("
+      "self-normalised estimator, all n training points as references, each target's own Z_i included). "
+      "docs/langevin.md §4.</p>";
   for (std::size_t k = 0; k < c.samples.size(); ++k)
     s.rows.push_back({"relative test MSE at n = " + std::to_string(c.samples[k]), "RB below raw at every n",
-                      "raw " + fmt(j["raw_mean"][k].get<double>(), 3) + ", RB " + fmt(j["rb_mean"][k].get<double>(), 3), ""});
+                      "raw " + fmt(j["raw_mean"][k].get<double>(), 3) + ", RB " + fmt(j["rb_mean"][k].get<double>(), 3),
+                      ""});
   s.rows.push_back({"samples saved by RB (raw error at the largest n)", "(not quantified; goal >= 10x)",
-                    sample_factor_text(j),
-                    "n_max / n at which RB reaches the raw error"});
+                    sample_factor_text(j), "n_max / n at which RB reaches the raw error"});
   // The factor grows as sigma shrinks (the raw target's variance is d / sigma^2) while the training set
   // still resolves the RB posterior (docs/langevin.md §4): the full profile measures it at two more sigmas.
   json sweep = json::array();
@@ -319,10 +343,9 @@ ReportSection experiment(const ReproduceContext& ctx) {
       const std::string sub = "sigma_" + fmt(sigma, 3);
       const json js = run_in(cs, dir / sub, "Raw vs RB targets, sigma " + fmt(sigma, 3));
       s.figures.push_back("regress/" + sub + "/regress.png");
-      s.rows.push_back({"samples saved by RB at sigma " + fmt(sigma, 3), "goal >= 10x",
-                        sample_factor_text(js),
-                        "raw " + fmt(js["raw_mean"].back().get<double>(), 3) + " at n = " +
-                            std::to_string(c.samples.back())});
+      s.rows.push_back(
+          {"samples saved by RB at sigma " + fmt(sigma, 3), "goal >= 10x", sample_factor_text(js),
+           "raw " + fmt(js["raw_mean"].back().get<double>(), 3) + " at n = " + std::to_string(c.samples.back())});
       sweep.push_back({{"sigma", sigma}, {"summary", js}});
     }
   if (j.contains("langevin"))
@@ -330,7 +353,8 @@ ReportSection experiment(const ReproduceContext& ctx) {
       if (r.contains("kappa_eff"))
         s.rows.push_back({"kappa_eff with learned drift " + r["model"].get<std::string>() + " (" +
                               r["correction"].get<std::string>() + ")",
-                          "2 (true)", fmt(r["kappa_eff"].get<double>(), 4) + " +- " + fmt(r["kappa_eff_se"].get<double>(), 2),
+                          "2 (true)",
+                          fmt(r["kappa_eff"].get<double>(), 4) + " +- " + fmt(r["kappa_eff_se"].get<double>(), 2),
                           "unadjusted Langevin, h = 0.01"});
   s.summary = j;
   if (!sweep.empty()) s.summary["sigma_sweep"] = sweep;

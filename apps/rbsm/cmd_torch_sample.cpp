@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "cli.hpp"
+
 #include "rbsm/data/points.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/fit.hpp"
@@ -35,7 +36,8 @@ struct SampleCli {
 /// `sample` on a run of `rbsm fit`: annealed Langevin on M, then MALA against the model density.
 json sample_manifold(const SampleCli& o, const Common& common) {
   fit::FitModel model = fit::FitModel::load(o.checkpoint);
-  const fs::path run_dir = fs::is_directory(o.checkpoint) ? fs::path(o.checkpoint) : fs::path(o.checkpoint).parent_path();
+  const fs::path run_dir =
+      fs::is_directory(o.checkpoint) ? fs::path(o.checkpoint) : fs::path(o.checkpoint).parent_path();
   json saved = json::object();
   if (fs::exists(run_dir / "density.json")) saved = json::parse(io::read_file(run_dir / "density.json"));
   json cfg = json::object();
@@ -54,10 +56,16 @@ json sample_manifold(const SampleCli& o, const Common& common) {
   data::format_columns(format, model.manifold());  // refuse a format that does not fit, before writing
   const int threads = apply_threads(common);
   so.threads = threads;  // MALA's per-chain geometry (the samples do not depend on it)
-  io::RunFolder run(o.out, {{"command", "sample"}, {"checkpoint", o.checkpoint}, {"n", o.n},
-                            {"steps_per_level", o.steps_per_level}, {"mala_steps", o.mala_steps},
-                            {"epsilon", o.epsilon}, {"mala_step", o.mala_step}, {"format", data::to_string(format)},
-                            {"seed", common.seed}, {"threads", threads}});
+  io::RunFolder run(o.out, {{"command", "sample"},
+                            {"checkpoint", o.checkpoint},
+                            {"n", o.n},
+                            {"steps_per_level", o.steps_per_level},
+                            {"mala_steps", o.mala_steps},
+                            {"epsilon", o.epsilon},
+                            {"mala_step", o.mala_step},
+                            {"format", data::to_string(format)},
+                            {"seed", common.seed},
+                            {"threads", threads}});
   io::Progress progress("sample", static_cast<std::size_t>(model.options().levels * o.steps_per_level + o.mala_steps));
   const auto t0 = std::chrono::steady_clock::now();
   const fit::SampleResult r = fit::sample_model(model, so, [&](std::int64_t done, std::int64_t total) {
@@ -70,8 +78,12 @@ json sample_manifold(const SampleCli& o, const Common& common) {
                          data::format_header(format, model.manifold()));
   run.log("sample: " + std::to_string(o.n) + " samples on " + model.manifold().spec() + " in " + fmt(seconds, 3) +
           " s, MALA acceptance " + fmt(r.acceptance_rate, 3));
-  return {{"out", run.dir().string()}, {"samples", run.path("samples.csv").string()}, {"n", o.n},
-          {"acceptance_rate", r.acceptance_rate}, {"sigma_eval", so.sigma_eval}, {"seconds", seconds}};
+  return {{"out", run.dir().string()},
+          {"samples", run.path("samples.csv").string()},
+          {"n", o.n},
+          {"acceptance_rate", r.acceptance_rate},
+          {"sigma_eval", so.sigma_eval},
+          {"seconds", seconds}};
 }
 
 Register reg(
@@ -100,7 +112,8 @@ Register reg(
           ->capture_default_str();
       app.add_option("--epsilon", o->epsilon, "manifold runs: annealed step h = epsilon (sigma / sigma_min)^2")
           ->capture_default_str();
-      app.add_option("--mala-step", o->mala_step, "manifold runs: MALA step (0: sigma_eval^2 / 2)")->capture_default_str();
+      app.add_option("--mala-step", o->mala_step, "manifold runs: MALA step (0: sigma_eval^2 / 2)")
+          ->capture_default_str();
       app.add_option("--format", o->format, "manifold runs: format of samples.csv (default: the data's)");
       return [o, &common]() -> json {
         // image-model options are checked before the checkpoint is opened (whatever kind it is)
@@ -137,10 +150,9 @@ Register reg(
         io::Progress progress("sample", static_cast<std::size_t>((o->n + per_batch - 1) / per_batch * o->steps));
         const auto t0 = std::chrono::steady_clock::now();
         nn::Trajectory traj;
-        const auto images = nn::sample_images(model, o->n, opts, common.seed, &traj, o->batch,
-                                              [&](std::int64_t done, std::int64_t) {
-                                                progress.update(static_cast<std::size_t>(done));
-                                              });
+        const auto images = nn::sample_images(
+            model, o->n, opts, common.seed, &traj, o->batch,
+            [&](std::int64_t done, std::int64_t) { progress.update(static_cast<std::size_t>(done)); });
         progress.finish();
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         nn::write_sample_grid(run.path("samples.png"), images, o->cols);

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "torchscript_cli.hpp"
+
 #include "rbsm/anatomy/lid_bench.hpp"
 #include "rbsm/anatomy/model_field.hpp"
 #include "rbsm/anatomy/report.hpp"
@@ -59,10 +60,17 @@ json model_json(const TorchScriptArgs& ts, const anatomy::TorchScriptModel& m) {
 }
 
 json config_json(const TorchScriptArgs& ts, const std::string& command, const Common& common) {
-  return {{"command", command},          {"torchscript", ts.model},    {"input_shape", ts.input_shape},
-          {"parametrisation", ts.parametrisation}, {"schedule", ts.schedule}, {"sigma", ts.sigma},
-          {"ve_sigma_min", ts.ve_sigma_min},       {"ve_sigma_max", ts.ve_sigma_max},
-          {"points", ts.points_text},    {"sample_steps", ts.sample_steps}, {"seed", common.seed}};
+  return {{"command", command},
+          {"torchscript", ts.model},
+          {"input_shape", ts.input_shape},
+          {"parametrisation", ts.parametrisation},
+          {"schedule", ts.schedule},
+          {"sigma", ts.sigma},
+          {"ve_sigma_min", ts.ve_sigma_min},
+          {"ve_sigma_max", ts.ve_sigma_max},
+          {"points", ts.points_text},
+          {"sample_steps", ts.sample_steps},
+          {"seed", common.seed}};
 }
 
 }  // namespace
@@ -78,8 +86,9 @@ void add_torchscript_options(CLI::App& app, TorchScriptArgs& a, const std::strin
                  "with --torchscript: vp (rbsm's beta(t) = 0.1 + 19.9 t) | ve (sigma_t = sigma_min (sigma_max / "
                  "sigma_min)^t, alpha_t = 1)")
       ->capture_default_str();
-  a.sigma_option = app.add_option("--sigma", a.sigma, "with --torchscript: analyse at the time t with sigma_t = SIGMA (instead of " +
-                                         times_name + ")");
+  a.sigma_option =
+      app.add_option("--sigma", a.sigma,
+                     "with --torchscript: analyse at the time t with sigma_t = SIGMA (instead of " + times_name + ")");
   app.add_option("--ve-sigma-min", a.ve_sigma_min, "with --schedule ve: sigma_min")->capture_default_str();
   app.add_option("--ve-sigma-max", a.ve_sigma_max, "with --schedule ve: sigma_max")->capture_default_str();
   if (sample_steps) {
@@ -106,18 +115,25 @@ json run_torchscript_anatomy(const TorchScriptArgs& ts, const TorchScriptAnatomy
                              const anatomy::AnatomyOptions& options, const Common& common) {
   const auto mo = model_options(ts);
   std::vector<double> times;
-  if (const auto t = time_of_sigma(ts, mo.schedule, "--times")) times = {*t};
-  else times = anatomy::parse_times(a.times);
+  if (const auto t = time_of_sigma(ts, mo.schedule, "--times"))
+    times = {*t};
+  else
+    times = anatomy::parse_times(a.times);
   if (ts.points_text.empty() && a.images < 1)
     throw InvalidArgument("--images " + std::to_string(a.images) + ", expected >= 1");
-  if (ts.points_text.empty() && a.steps < 1) throw InvalidArgument("--steps " + std::to_string(a.steps) + ", expected >= 1");
+  if (ts.points_text.empty() && a.steps < 1)
+    throw InvalidArgument("--steps " + std::to_string(a.steps) + ", expected >= 1");
   const auto model = anatomy::TorchScriptModel::load(ts.model, mo);
   torch::Tensor points;
   if (!ts.points_text.empty()) points = anatomy::read_points_file(ts.points_text, model.dim());
   apply_threads(common);
   json config = config_json(ts, "anatomy", common);
-  config.update({{"times", times}, {"images", a.images}, {"steps", a.steps}, {"kappa", a.kappa},
-                 {"chunk", options.jacobian.chunk}, {"linalg", a.linalg}});
+  config.update({{"times", times},
+                 {"images", a.images},
+                 {"steps", a.steps},
+                 {"kappa", a.kappa},
+                 {"chunk", options.jacobian.chunk},
+                 {"linalg", a.linalg}});
   io::RunFolder run(a.out, config);
   std::unique_ptr<io::Progress> bar, sbar;
   const auto slices = anatomy::torchscript_anatomy(
@@ -135,9 +151,12 @@ json run_torchscript_anatomy(const TorchScriptArgs& ts, const TorchScriptAnatomy
   anatomy::ReportOptions ro;
   const auto& shape = mo.input_shape;
   const auto side = static_cast<std::int64_t>(std::llround(std::sqrt(static_cast<double>(model.dim()))));
-  if (shape.size() == 3 && shape[0] == 1) ro.image_height = static_cast<int>(shape[1]), ro.image_width = static_cast<int>(shape[2]);
-  else if (shape.size() == 2) ro.image_height = static_cast<int>(shape[0]), ro.image_width = static_cast<int>(shape[1]);
-  else if (side * side == model.dim()) ro.image_height = ro.image_width = static_cast<int>(side);
+  if (shape.size() == 3 && shape[0] == 1)
+    ro.image_height = static_cast<int>(shape[1]), ro.image_width = static_cast<int>(shape[2]);
+  else if (shape.size() == 2)
+    ro.image_height = static_cast<int>(shape[0]), ro.image_width = static_cast<int>(shape[1]);
+  else if (side * side == model.dim())
+    ro.image_height = ro.image_width = static_cast<int>(side);
   ro.examples = a.examples;
   ro.kappa = a.kappa;
   ro.write_spectra_csv = a.spectra_csv;
@@ -182,9 +201,14 @@ json run_torchscript_lid(const TorchScriptArgs& ts, anatomy::LidOptions lid, con
   if (!ts.points_text.empty()) x0 = anatomy::read_points_file(ts.points_text, model.dim());
   const int threads = apply_threads(common);
   json config = config_json(ts, "lid-bench", common);
-  config.update({{"t", lid.t}, {"kappa", lid.kappa}, {"normal_samples", lid.normal_samples},
-                 {"normal_centre", lid.normal_centre}, {"hutchinson_probes", lid.hutchinson_probes},
-                 {"chunk", lid.chunk}, {"n", n}, {"threads", threads}});
+  config.update({{"t", lid.t},
+                 {"kappa", lid.kappa},
+                 {"normal_samples", lid.normal_samples},
+                 {"normal_centre", lid.normal_centre},
+                 {"hutchinson_probes", lid.hutchinson_probes},
+                 {"chunk", lid.chunk},
+                 {"n", n},
+                 {"threads", threads}});
   io::RunFolder run(out, config);
   if (!x0.defined()) {
     io::Progress sbar("lid-bench: sampling", static_cast<std::size_t>(ts.sample_steps));
@@ -198,8 +222,9 @@ json run_torchscript_lid(const TorchScriptArgs& ts, anatomy::LidOptions lid, con
       Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(xc.data_ptr<double>(),
                                                                                                count, D);
   io::Progress bar("lid-bench: estimate", static_cast<std::size_t>(count * 3));
-  const auto methods = anatomy::evaluate_lid(model.time_score(), points, {}, lid, Rng(common.seed, 300)(),
-                                             [&](std::int64_t done, std::int64_t) { bar.update(static_cast<std::size_t>(done)); });
+  const auto methods =
+      anatomy::evaluate_lid(model.time_score(), points, {}, lid, Rng(common.seed, 300)(),
+                            [&](std::int64_t done, std::int64_t) { bar.update(static_cast<std::size_t>(done)); });
   bar.finish();
   io::Table table({"point", "singular_value", "normal_bundle", "flipd"});
   for (std::int64_t i = 0; i < count; ++i)

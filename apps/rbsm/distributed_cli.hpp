@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/nn/distributed.hpp"
 #include "rbsm/parallel.hpp"
@@ -33,8 +34,7 @@ inline void add_distributed_options(CLI::App& app, DistributedCli& d) {
 /// with --json; otherwise its text is echoed and an empty object returned, which prints nothing).
 /// nullopt: this process is a worker (or the only process) and trains itself. `batch`: the global batch
 /// (every worker needs a row of it).
-inline std::optional<json> launch_workers_if_asked(const DistributedCli& d, const Common& common,
-                                                   std::int64_t batch) {
+inline std::optional<json> launch_workers_if_asked(const DistributedCli& d, const Common& common, std::int64_t batch) {
   if (d.nproc < 1) throw InvalidArgument("--nproc " + std::to_string(d.nproc) + ": expected at least 1 worker");
   if (!(d.timeout > 0)) throw InvalidArgument("--timeout " + std::to_string(d.timeout) + ": expected seconds > 0");
   nn::check_backend(d.backend);
@@ -44,8 +44,7 @@ inline std::optional<json> launch_workers_if_asked(const DistributedCli& d, cons
   lo.nproc = d.nproc;
   lo.threads_per_worker = std::max(1, resolve_threads(common.threads) / d.nproc);
   lo.timeout_seconds = d.timeout;
-  const auto r = nn::launch_local_workers(nn::own_command_line_for_workers(), lo,
-                                          [] { return interrupted().load(); });
+  const auto r = nn::launch_local_workers(nn::own_command_line_for_workers(), lo, [] { return interrupted().load(); });
   if (interrupted().load()) return json::object();  // Ctrl-C: main() reports the interruption
   if (!common.json) {
     std::cout << r.root_stdout << std::flush;

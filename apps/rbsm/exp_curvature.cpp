@@ -8,6 +8,7 @@
 #include <Eigen/Eigenvalues>
 
 #include "cli.hpp"
+
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/geometry/torus.hpp"
 #include "rbsm/io/figure.hpp"
@@ -25,8 +26,8 @@ constexpr double kClaimTolerance = 1e-10;
 /// One row of the table: a manifold, a point and the source's claim about it (if any).
 struct Probe {
   std::string spec, where;
-  Vec x;                      ///< ambient point; the row is evaluated at z = pi(x)
-  std::string claim;          ///< the source document's statement ("" if it says nothing)
+  Vec x;              ///< ambient point; the row is evaluated at z = pi(x)
+  std::string claim;  ///< the source document's statement ("" if it says nothing)
   std::function<bool(const Vec& K_eig, const Vec& ric_eig)> holds;
 };
 
@@ -48,8 +49,8 @@ std::vector<Probe> probes() {
   std::vector<Probe> out;
   for (int d : {2, 6, 10}) {
     const double alpha = 1.0 - d / 2.0;
-    out.push_back({"sphere:" + std::to_string(d), "z = (1,...,1)/sqrt(" + std::to_string(d + 1) + ")",
-                   Vec::Ones(d + 1), "K = alpha_d Id with alpha_d = 1 - d/2 = " + fmt(alpha),
+    out.push_back({"sphere:" + std::to_string(d), "z = (1,...,1)/sqrt(" + std::to_string(d + 1) + ")", Vec::Ones(d + 1),
+                   "K = alpha_d Id with alpha_d = 1 - d/2 = " + fmt(alpha),
                    [alpha](const Vec& K, const Vec&) { return all_near(K, alpha); }});
   }
   const std::string flat = "T^2 intrinsically flat (Ric# = 0) with K = +1/2 Id";
@@ -58,8 +59,8 @@ std::vector<Probe> probes() {
   out.push_back({"clifford-torus:1,1", "a1 = 0.7 rad; a2 = -1.9 rad", clifford.point(0.7, -1.9), flat, flat_holds});
   const geometry::TorusOfRevolution torus(3, 1);
   for (int deg : {0, 60, 90, 120, 180})
-    out.push_back({"torus:3,1", "a1 = " + std::to_string(deg) + " deg; a2 = 0", torus.point(deg * kPi / 180, 0),
-                   flat, flat_holds});
+    out.push_back({"torus:3,1", "a1 = " + std::to_string(deg) + " deg; a2 = 0", torus.point(deg * kPi / 180, 0), flat,
+                   flat_holds});
   // Generic level-set manifolds (docs/level_set.md): the source says nothing about them.
   Vec e(3);
   e << 0.6, 1.0, 1.8;
@@ -90,7 +91,8 @@ io::Figure torus_figure(int samples) {
   }
   ricci.style = "dashed";
   io::Figure fig;
-  fig.title = "Torus of revolution R = 3, r = 1: curvature varies along M (the source's flat T^2 is the Clifford torus)";
+  fig.title =
+      "Torus of revolution R = 3, r = 1: curvature varies along M (the source's flat T^2 is the Clifford torus)";
   auto& p = fig.panel("K = 1/2 W_H - Ric# and K_G", "tube angle a1 (rad)", "curvature (1/length^2)");
   p.add(k_meridian).add(k_parallel).add(gauss).add(ricci);
   p.add({"source: +1/2 (flat T^2)", {-kPi, kPi}, {0.5, 0.5}, {}, "hline", "grey"});
@@ -101,14 +103,15 @@ io::Figure torus_figure(int samples) {
 ReportSection run_curvature(const ReproduceContext& ctx) {
   const auto dir = ctx.out / "curvature";
   io::ensure_directory(dir);
-  io::Table table({"manifold", "where", "z", "K_eigenvalues", "ricci_eigenvalues", "scalar_curvature",
-                   "E_M_norm", "gauss_residual", "source_statement", "source_holds"});
+  io::Table table({"manifold", "where", "z", "K_eigenvalues", "ricci_eigenvalues", "scalar_curvature", "E_M_norm",
+                   "gauss_residual", "source_statement", "source_holds"});
   ReportSection section;
   section.title = "Curvature operators of the supported manifolds";
   section.html =
       "<p>At each point: the eigenvalues of K = 1/2 W<sub>H</sub> - Ric<sup>#</sup> and of Ric<sup>#</sup> on "
       "T<sub>z</sub>M (Ric<sup>#</sup> computed intrinsically where a closed form exists), the scalar curvature, "
-      "|E<sub>M</sub>| and the Gauss-equation residual max|Ric<sup>#</sup> - W<sub>H</sub> + sum W<sub>n</sub><sup>2</sup>|. "
+      "|E<sub>M</sub>| and the Gauss-equation residual max|Ric<sup>#</sup> - W<sub>H</sub> + sum "
+      "W<sub>n</sub><sup>2</sup>|. "
       "The source document's alpha<sub>d</sub> = 1 - d/2 holds on every sphere. Its statement that "
       "\"T<sup>2</sup> in R<sup>3</sup> is intrinsically flat with coefficient +1/2\" holds for the Clifford torus "
       "S<sup>1</sup> x S<sup>1</sup> in R<sup>4</sup>, not for the torus of revolution in R<sup>3</sup>, whose "
@@ -127,10 +130,14 @@ ReportSection run_curvature(const ReproduceContext& ctx) {
     largest_drift = std::max(largest_drift, drift);
     const std::string holds = p.holds ? (p.holds(K_eig, ric_eig) ? "true" : "false") : "n/a";
     table.add_row_text({p.spec, p.where, list(z, 17, " "), list(K_eig, 17, " "), list(ric_eig, 17, " "),
-                        io::format_double(g.scalar_curvature), io::format_double(drift),
-                        io::format_double(residual), p.claim.empty() ? "(none)" : p.claim, holds});
-    rows.push_back({{"manifold", p.spec}, {"where", p.where}, {"K_eigenvalues", std::vector<double>(K_eig.data(), K_eig.data() + K_eig.size())},
-                    {"scalar_curvature", g.scalar_curvature}, {"E_M_norm", drift}, {"gauss_residual", residual},
+                        io::format_double(g.scalar_curvature), io::format_double(drift), io::format_double(residual),
+                        p.claim.empty() ? "(none)" : p.claim, holds});
+    rows.push_back({{"manifold", p.spec},
+                    {"where", p.where},
+                    {"K_eigenvalues", std::vector<double>(K_eig.data(), K_eig.data() + K_eig.size())},
+                    {"scalar_curvature", g.scalar_curvature},
+                    {"E_M_norm", drift},
+                    {"gauss_residual", residual},
                     {"source_holds", holds}});
     std::string note = "Ric# eig " + list(ric_eig) + ", scalar " + fmt(g.scalar_curvature) + ", |E_M| " +
                        fmt(drift, 3) + ", Gauss residual " + fmt(residual, 2);
@@ -139,12 +146,15 @@ ReportSection run_curvature(const ReproduceContext& ctx) {
   }
   section.rows.push_back({"Gauss equation Ric# = W_H - sum_a W_{n_a}^2", "holds on every embedded manifold",
                           "max residual " + fmt(worst_residual, 3), "Ric# intrinsic for the closed forms"});
-  section.rows.push_back({"embedding drift E_M", "not in the source", "max |E_M| " + fmt(largest_drift, 4),
-                          "zero on spheres, the Clifford torus and SO(3); not on the torus of revolution or the ellipsoid"});
+  section.rows.push_back(
+      {"embedding drift E_M", "not in the source", "max |E_M| " + fmt(largest_drift, 4),
+       "zero on spheres, the Clifford torus and SO(3); not on the torus of revolution or the ellipsoid"});
   table.save(dir / "curvature.csv");
   torus_figure(ctx.profile == "full" ? 721 : 181).save(dir / "curvature.png");
   section.figures.push_back("curvature/curvature.png");
-  section.summary = {{"rows", rows}, {"max_gauss_residual", worst_residual}, {"max_E_M_norm", largest_drift},
+  section.summary = {{"rows", rows},
+                     {"max_gauss_residual", worst_residual},
+                     {"max_E_M_norm", largest_drift},
                      {"csv", (dir / "curvature.csv").string()}};
   return section;
 }

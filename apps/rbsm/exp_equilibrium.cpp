@@ -9,13 +9,14 @@
 #include <iostream>
 
 #include "cli.hpp"
-#include "rbsm/sampling/equilibrium_study.hpp"
+
 #include "rbsm/dist/density.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/table.hpp"
 #include "rbsm/sampling/drifts.hpp"
 #include "rbsm/sampling/equilibrium.hpp"
+#include "rbsm/sampling/equilibrium_study.hpp"
 
 namespace rbsm::cli {
 namespace {
@@ -31,7 +32,8 @@ double predicted_gap(int d, const std::string& name, double sigma) {
   sampling::DriftOptions o;
   o.axial_grid = 1001;
   const auto drift = sampling::make_drift(name, *q, sigma, o);
-  const auto law = sampling::axial_equilibrium(d, [&](double t) { return drift.axial->g(t); }, 1001);
+  const auto law = sampling::axial_equilibrium(
+      d, [&](double t) { return drift.axial->g(t); }, 1001);
   return 1.0 - law.kappa_eff / kKappa;
 }
 
@@ -41,8 +43,10 @@ double sigma_for_gap(int d, const std::string& name, double target, double lo = 
   if (glo * ghi > 0) return std::nan("");
   for (int it = 0; it < 22; ++it) {
     const double mid = 0.5 * (lo + hi), gm = predicted_gap(d, name, mid) - target;
-    if ((gm < 0) == (glo < 0)) lo = mid, glo = gm;
-    else hi = mid;
+    if ((gm < 0) == (glo < 0))
+      lo = mid, glo = gm;
+    else
+      hi = mid;
   }
   return 0.5 * (lo + hi);
 }
@@ -97,8 +101,10 @@ ReportSection run(const ReproduceContext& ctx) {
   for (int d : dims)
     for (const auto& name : drifts)
       sec.rows.push_back({"S^" + std::to_string(d) + " under-concentration, drift " + name + ", sigma 0.29",
-                          d == 6 ? "17%" : d == 10 ? "33%" : "0%", pct(predicted["S" + std::to_string(d)][name]),
-                          "exact stationary law"});
+                          d == 6    ? "17%"
+                          : d == 10 ? "33%"
+                                    : "0%",
+                          pct(predicted["S" + std::to_string(d)][name]), "exact stationary law"});
 
   // (B) Langevin at sigma = 0.29.
   io::Figure hist;
@@ -122,11 +128,10 @@ ReportSection run(const ReproduceContext& ctx) {
     for (const auto& p : o.panels) hist.panels.push_back(p);
     for (const auto& j : o.summary["drifts"]) {
       simulated.push_back({{"d", d}, {"result", j}});
-      sec.rows.push_back({"S^" + std::to_string(d) + " kappa_eff, drift " + j["drift"].get<std::string>() +
-                              " (Langevin, h = 0.002)",
-                          "2 (true)",
-                          fmt(j["kappa_eff"].get<double>(), 4) + " +- " + fmt(j["kappa_eff_se"].get<double>(), 2),
-                          "predicted (h -> 0): " + fmt(j.value("predicted_kappa_eff", std::nan("")), 4)});
+      sec.rows.push_back(
+          {"S^" + std::to_string(d) + " kappa_eff, drift " + j["drift"].get<std::string>() + " (Langevin, h = 0.002)",
+           "2 (true)", fmt(j["kappa_eff"].get<double>(), 4) + " +- " + fmt(j["kappa_eff_se"].get<double>(), 2),
+           "predicted (h -> 0): " + fmt(j.value("predicted_kappa_eff", std::nan("")), 4)});
     }
   }
   hist.save(dir / "equilibrium_spheres.png");
@@ -183,7 +188,8 @@ ReportSection run(const ReproduceContext& ctx) {
       "<b>rb-full</b> also removes the heat-kernel term; <b>first-order</b> = grad + sigma^2 (b_q + K grad + E_M); "
       "<b>source-expansion</b> = grad + sigma^2 K grad, the source's extrinsic term alone. kappa_eff is the "
       "maximum-likelihood vMF concentration (known mean) of the equilibrium samples. The first figure is exact "
-      "(stationary laws by quadrature); the second is unadjusted Langevin (h = 0.002; points) beside each drift's exact "
+      "(stationary laws by quadrature); the second is unadjusted Langevin (h = 0.002; points) beside each drift's "
+      "exact "
       "stationary law (lines).</p>"
       "<p>Tori: chains start at exact draws of q and every drift runs the same chains, so the shift of E[cos a1] "
       "against the true drift is measured chain by chain (common random numbers). On the torus of revolution (2, 1) "

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli.hpp"
+
 #include "rbsm/allocator.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/figure.hpp"
@@ -178,8 +179,9 @@ int main(int argc, char** argv) {
 #ifdef RBSM_WITH_TORCH
   rbsm::nn::register_model_drifts();  // --drift model:PATH (sampling::build_drift)
 #endif
-  CLI::App app{"rbsm: Rao-Blackwellized score matching on manifolds, and the anatomy of trained score models.\n"
-               "Every command takes --json (one JSON object on stdout), --seed and --threads."};
+  CLI::App app{
+      "rbsm: Rao-Blackwellized score matching on manifolds, and the anatomy of trained score models.\n"
+      "Every command takes --json (one JSON object on stdout), --seed and --threads."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "rbsm 0.1.0");
   Common common;
@@ -189,13 +191,12 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.help);
     sub->add_flag("--json", common.json, "print exactly one JSON object on stdout (logs go to stderr)");
     sub->add_option("--seed", common.seed, "random seed, 0 ... 2^64-1 (results depend on it only)")
-        ->check(CLI::Validator(
-            [](std::string& v) { return rbsm::validate::seed_text(v); }, "UINT64", "seed"))
+        ->check(CLI::Validator([](std::string& v) { return rbsm::validate::seed_text(v); }, "UINT64", "seed"))
         ->capture_default_str();
     sub->add_option("--threads", common.threads,
                     "worker threads (0 = all cores, at most " + std::to_string(rbsm::validate::kMaxThreads) + ")")
-        ->check(CLI::Validator([](std::string& v) { return rbsm::validate::threads_text(v); }, "0..." +
-                                   std::to_string(rbsm::validate::kMaxThreads), "threads"))
+        ->check(CLI::Validator([](std::string& v) { return rbsm::validate::threads_text(v); },
+                               "0..." + std::to_string(rbsm::validate::kMaxThreads), "threads"))
         ->capture_default_str();
     Runner r = cmd.setup(*sub, common);
     sub->callback([&runner, r] { runner = r; });
@@ -210,7 +211,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
-    for (auto& c : msg) if (c == '\n') c = ' ';
+    for (auto& c : msg)
+      if (c == '\n') c = ' ';
     std::fprintf(stderr, "rbsm: error: %s (see --help)\n", msg.c_str());
     return e.get_exit_code() ? e.get_exit_code() : 2;
   }
@@ -222,8 +224,9 @@ int main(int argc, char** argv) {
     json result = runner();
     if (g_interrupted.load()) {
       rbsm::io::record_run_status("interrupted", "stopped by a signal; the last complete checkpoint is kept");
-      std::fprintf(stderr, "rbsm: interrupted: stopped cleanly (the run folder keeps its last complete state; "
-                           "a new run folder of a short command is not created)\n");
+      std::fprintf(stderr,
+                   "rbsm: interrupted: stopped cleanly (the run folder keeps its last complete state; "
+                   "a new run folder of a short command is not created)\n");
       return 130;
     }
     if (const std::string e = rbsm::io::take_commit_error(); !e.empty()) throw rbsm::IoError(e);

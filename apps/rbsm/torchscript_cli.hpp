@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli.hpp"
+
 #include "rbsm/anatomy/analysis.hpp"
 #include "rbsm/anatomy/lid.hpp"
 
@@ -24,7 +25,8 @@ struct TorchScriptArgs {
 };
 
 /// Adds --torchscript, --input-shape, --parametrisation, --schedule, --sigma, --ve-sigma-min, --ve-sigma-max
-/// and, if `sample_steps`, --sample-steps and --sample-points. `times_name` is the command's time option ("--times" or "--t").
+/// and, if `sample_steps`, --sample-steps and --sample-points. `times_name` is the command's time option ("--times" or
+/// "--t").
 void add_torchscript_options(CLI::App& app, TorchScriptArgs& a, const std::string& times_name, bool sample_steps);
 
 /// --points as a count: the text must be an integer (empty: `fallback`; the command checks the range). Throws

@@ -1,12 +1,12 @@
 // Geometry throughput (docs/benchmarks.md "Geometry"): per point, the projection pi(x) of a point
 // near M plus all curvature operators at pi(x) (Manifold::local: frames, P_T, P_N, H, W_H, Ric#, K,
 // scalar curvature). One thread. Compare with bench/geometry_numpy.py (same formulas, NumPy).
-#include <benchmark/benchmark.h>
-
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "rbsm/geometry/geometric_drift.hpp"
 #include "rbsm/geometry/level_set.hpp"
@@ -41,7 +41,9 @@ void run(benchmark::State& state, const Manifold& M) {
   state.SetLabel(M.spec() + " (D = " + std::to_string(M.ambient_dim()) + ")");
 }
 
-void BM_ProjectAndLocal(benchmark::State& state, const std::string& spec) { run(state, *rbsm::geometry::make_manifold(spec)); }
+void BM_ProjectAndLocal(benchmark::State& state, const std::string& spec) {
+  run(state, *rbsm::geometry::make_manifold(spec));
+}
 
 void BM_LevelSetProjectAndLocal(benchmark::State& state, const std::string& which) {
   std::unique_ptr<Manifold> M;

@@ -2,9 +2,9 @@
 // update z' = normalise(z + h g(<mu, z>) P_T mu + sqrt(2h) P_T xi) with the true vMF(kappa = 2) score,
 // many chains in parallel. Compare with bench/langevin_numpy.py (the same update, vectorised NumPy).
 //   build-*/bench/langevin_bench --benchmark_counters_tabular=true
-#include <benchmark/benchmark.h>
-
 #include <string>
+
+#include <benchmark/benchmark.h>
 
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/sampling/langevin.hpp"

@@ -1,9 +1,9 @@
 // RB estimator throughput (docs/targets.md §4, docs/benchmarks.md "RB estimator"): S^10 in R^11,
 // 4096 vMF(kappa = 2) references x 4096 vMF queries, 2 threads; items = query x reference pairs.
 // Compare with bench/rb_estimator_torch.py (the same estimator, vectorised PyTorch, 2 threads).
-#include <benchmark/benchmark.h>
-
 #include <memory>
+
+#include <benchmark/benchmark.h>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dsm/rb_estimator.hpp"

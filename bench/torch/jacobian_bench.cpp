@@ -3,14 +3,12 @@
 // eigen-decomposition of the symmetrised Jacobian (LibTorch/LAPACK vs Eigen), and the measures
 // (local dimension, cosines, three overlap curves). Compare with bench/jacobian_torch.py (PyTorch-Python,
 // same model, same threads). Threads: RBSM_BENCH_THREADS (default 2) for LibTorch's intra-op pool.
-#include <benchmark/benchmark.h>
-
 #include <cstdlib>
 
+#include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include "rbsm/allocator.hpp"
-
 #include "rbsm/anatomy/analysis.hpp"
 #include "rbsm/anatomy/decomposition.hpp"
 #include "rbsm/anatomy/jacobian.hpp"

@@ -58,7 +58,8 @@ class Rng {
   /// Uniform in (0, 1): safe for log().
   double uniform_open() {
     double u;
-    do u = uniform(); while (u == 0.0);
+    do u = uniform();
+    while (u == 0.0);
     return u;
   }
   /// Uniform in [a, b).

@@ -11,9 +11,9 @@
 namespace rbsm {
 
 struct Spec {
-  std::string text;                     ///< the whole spec as given
-  std::string name;                     ///< part before ':'
-  std::vector<std::string> args;        ///< comma-separated parts after ':'
+  std::string text;               ///< the whole spec as given
+  std::string name;               ///< part before ':'
+  std::vector<std::string> args;  ///< comma-separated parts after ':'
 
   static Spec parse(const std::string& text);
   /// All args as finite numbers; throws unless there are between `min_count` and `max_count`.

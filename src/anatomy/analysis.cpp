@@ -32,7 +32,7 @@ PointAnatomy measure(const JacobianDecomposition& dec, double sigma, double kapp
   if (keep_features) {
     const double sm = canonical_sign(dec.v_minus()), sp = canonical_sign(dec.v_plus());
     const Eigen::VectorXd w0 = dec.w_zero(), wm = dec.w_minus(), wp = dec.w_plus();
-    p.features = {sm * dec.u_minus(), sm * dec.v_minus(), canonical_sign(w0) * w0, sp * dec.u_plus(),
+    p.features = {sm * dec.u_minus(), sm * dec.v_minus(),      canonical_sign(w0) * w0, sp * dec.u_plus(),
                   sp * dec.v_plus(),  canonical_sign(wm) * wm, canonical_sign(wp) * wp};
   }
   return p;

@@ -76,8 +76,8 @@ JacobianDecomposition decompose_jacobian(const torch::Tensor& J_in, LinalgBacken
     r.lambda = eig.eigenvalues();
     r.W = eig.eigenvectors();
   }
-  sort_by(r.s, r.s, {&r.U, &r.V});                  // ascending s (the document's order)
-  sort_by(r.lambda.cwiseAbs(), r.lambda, {&r.W});   // ascending |lambda|
+  sort_by(r.s, r.s, {&r.U, &r.V});                 // ascending s (the document's order)
+  sort_by(r.lambda.cwiseAbs(), r.lambda, {&r.W});  // ascending |lambda|
   return r;
 }
 

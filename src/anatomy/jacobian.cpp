@@ -49,7 +49,7 @@ torch::Tensor finite_difference_jacobian(const ScoreField& field, const torch::T
   torch::NoGradGuard no_grad;
   auto E = h * torch::eye(D, x0.options());
   const auto gp = field(x0 + E), gm = field(x0 - E);  // row j: g(x +- h e_j)
-  return ((gp - gm) / (2 * h)).t().contiguous();       // column j = d g / d x_j
+  return ((gp - gm) / (2 * h)).t().contiguous();      // column j = d g / d x_j
 }
 
 }  // namespace rbsm::anatomy

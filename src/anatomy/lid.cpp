@@ -53,9 +53,12 @@ ScoreField TimeScoreModel::at_time(double t) const {
 
 std::string to_string(LidMethod method) {
   switch (method) {
-    case LidMethod::SingularValue: return "singular-value";
-    case LidMethod::NormalBundle: return "normal-bundle";
-    case LidMethod::Flipd: return "flipd";
+    case LidMethod::SingularValue:
+      return "singular-value";
+    case LidMethod::NormalBundle:
+      return "normal-bundle";
+    case LidMethod::Flipd:
+      return "flipd";
   }
   return "?";
 }

@@ -1,10 +1,10 @@
 #include "rbsm/anatomy/lid_bench.hpp"
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include <chrono>
 #include <cmath>
 #include <limits>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include "rbsm/anatomy/measures.hpp"
 #include "rbsm/error.hpp"
@@ -172,8 +172,7 @@ TimeScoreModel time_mlp_score(const TimeMLP& model, const std::string& descripti
 // ------------------------------------------------------------------ evaluation
 
 std::vector<LidMethodResult> evaluate_lid(const TimeScoreModel& model, const Eigen::MatrixXd& points,
-                                          const std::vector<int>& truth, const LidOptions& options,
-                                          std::uint64_t seed,
+                                          const std::vector<int>& truth, const LidOptions& options, std::uint64_t seed,
                                           const std::function<void(std::int64_t, std::int64_t)>& progress) {
   options.validate();
   const std::int64_t n = points.rows();
@@ -199,9 +198,15 @@ std::vector<LidMethodResult> evaluate_lid(const TimeScoreModel& model, const Eig
       const auto t0 = std::chrono::steady_clock::now();
       double est = 0;
       switch (method) {
-        case LidMethod::SingularValue: est = singular_value_lid(model, x0, options); break;
-        case LidMethod::NormalBundle: est = normal_bundle_lid(model, x0, options, rng); break;
-        case LidMethod::Flipd: est = flipd_lid(model, x0, options, rng).estimate; break;
+        case LidMethod::SingularValue:
+          est = singular_value_lid(model, x0, options);
+          break;
+        case LidMethod::NormalBundle:
+          est = normal_bundle_lid(model, x0, options, rng);
+          break;
+        case LidMethod::Flipd:
+          est = flipd_lid(model, x0, options, rng).estimate;
+          break;
       }
       seconds += seconds_since(t0);
       r.estimates.push_back(est);

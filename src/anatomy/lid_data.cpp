@@ -50,11 +50,11 @@ EmbeddedManifold make_embedded_manifold(const std::string& spec, Rng& rng) {
     m.D = integer_key(s, kv, "D");
     latent = s.name == "sphere" ? m.d + 1 : 2 * m.d;
     if (m.kind == EmbeddedManifold::Kind::Sphere && m.d >= m.D)
-      throw InvalidArgument("manifold spec '" + spec + "': d=" + std::to_string(m.d) + " >= D=" +
-                            std::to_string(m.D) + " (S^d needs D >= d + 1)");
+      throw InvalidArgument("manifold spec '" + spec + "': d=" + std::to_string(m.d) + " >= D=" + std::to_string(m.D) +
+                            " (S^d needs D >= d + 1)");
     if (m.kind == EmbeddedManifold::Kind::Torus && latent > m.D)
-      throw InvalidArgument("manifold spec '" + spec + "': d=" + std::to_string(m.d) + " needs D >= 2d = " +
-                            std::to_string(latent) + " (got D=" + std::to_string(m.D) + ")");
+      throw InvalidArgument("manifold spec '" + spec + "': d=" + std::to_string(m.d) +
+                            " needs D >= 2d = " + std::to_string(latent) + " (got D=" + std::to_string(m.D) + ")");
     m.label = s.name + ":" + std::to_string(m.d) + " in R^" + std::to_string(m.D);
   } else if (s.name == "two-spheres") {
     const auto kv = s.keyvalues({"d1", "d2", "D"});
@@ -64,8 +64,8 @@ EmbeddedManifold make_embedded_manifold(const std::string& spec, Rng& rng) {
     m.D = integer_key(s, kv, "D");
     latent = m.d + m.d2 + 2;
     if (latent > m.D)
-      throw InvalidArgument("manifold spec '" + spec + "': d1 + d2 + 2 = " + std::to_string(latent) + " > D=" +
-                            std::to_string(m.D) + " (the spheres need orthogonal blocks of R^D)");
+      throw InvalidArgument("manifold spec '" + spec + "': d1 + d2 + 2 = " + std::to_string(latent) +
+                            " > D=" + std::to_string(m.D) + " (the spheres need orthogonal blocks of R^D)");
     m.label = "two-spheres:" + std::to_string(m.d) + "+" + std::to_string(m.d2) + " in R^" + std::to_string(m.D);
   } else {
     throw InvalidArgument("unknown manifold '" + s.name + "' in '" + spec +
@@ -83,7 +83,9 @@ Eigen::MatrixXd EmbeddedManifold::sample(std::int64_t n, Rng& rng, std::vector<i
   for (std::int64_t j = 0; j < n; ++j) {
     double* z = Z.col(j).data();
     switch (kind) {
-      case Kind::Sphere: unit_sphere_point(rng, z, d + 1); break;
+      case Kind::Sphere:
+        unit_sphere_point(rng, z, d + 1);
+        break;
       case Kind::Torus:
         for (int i = 0; i < d; ++i) {
           const double th = 2.0 * M_PI * rng.uniform();

@@ -31,8 +31,7 @@ int local_dimension(const Eigen::VectorXd& s, double sigma2, double kappa) {
 }
 
 Eigen::VectorXd cos_uv(const Eigen::MatrixXd& U, const Eigen::MatrixXd& V) {
-  if (U.rows() != V.rows() || U.cols() != V.cols())
-    throw InvalidArgument("cos_uv: U and V differ in shape");
+  if (U.rows() != V.rows() || U.cols() != V.cols()) throw InvalidArgument("cos_uv: U and V differ in shape");
   return (U.cwiseProduct(V)).colwise().sum().transpose();
 }
 

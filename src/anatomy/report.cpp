@@ -74,8 +74,8 @@ Eigen::VectorXd mean_curve(const AnatomySlice& s, Eigen::VectorXd PointAnatomy::
 void figure2(const std::filesystem::path& dir, const std::vector<AnatomySlice>& slices, const ReportOptions& o,
              std::size_t examples, AnatomyReport& report) {
   const Eigen::Index D = slices.front().points.front().size();
-  if (o.image_height <= 0 || o.image_width <= 0 ||
-      static_cast<Eigen::Index>(o.image_height) * o.image_width != D || slices.front().anatomy.front().features.empty())
+  if (o.image_height <= 0 || o.image_width <= 0 || static_cast<Eigen::Index>(o.image_height) * o.image_width != D ||
+      slices.front().anatomy.front().features.empty())
     return;
   for (std::size_t k = 0; k < examples; ++k) {
     std::vector<Eigen::VectorXf> images;
@@ -114,7 +114,8 @@ void figure3(const std::filesystem::path& dir, const std::vector<AnatomySlice>& 
   }
   {  // Figure 3 (bottom): 1/s_i against rank with the noise floor, and the distribution of r_t
     io::Figure fig;
-    fig.title = "Figure 3 (bottom): inverse singular values, noise floor sigma_t^2 (dotted), local dimension r_t (dots)";
+    fig.title =
+        "Figure 3 (bottom): inverse singular values, noise floor sigma_t^2 (dotted), local dimension r_t (dots)";
     fig.cols = static_cast<int>(std::min<std::size_t>(examples + 1, 4));
     for (std::size_t k = 0; k < examples; ++k) {
       auto& p = fig.panel("example " + std::to_string(k), "rank i", "1 / s_i");
@@ -137,8 +138,10 @@ void figure3(const std::filesystem::path& dir, const std::vector<AnatomySlice>& 
       std::vector<double> x, y;
       for (int b = lo; b <= hi; b += width) {
         x.push_back(b + 0.5 * (width - 1));
-        y.push_back(static_cast<double>(std::count_if(slices[j].anatomy.begin(), slices[j].anatomy.end(),
-                                                      [&](const auto& a) { return a.local_dim >= b && a.local_dim < b + width; })));
+        y.push_back(
+            static_cast<double>(std::count_if(slices[j].anatomy.begin(), slices[j].anatomy.end(), [&](const auto& a) {
+              return a.local_dim >= b && a.local_dim < b + width;
+            })));
       }
       p.add({slice_label(slices[j], o), x, y, {}, "step", color(j)});
     }
@@ -219,8 +222,7 @@ AnatomyReport write_anatomy_report(const std::filesystem::path& dir, const std::
   io::Table per_point({"t", "sigma", "point", "local_dim", "seconds_jacobian", "seconds_decomposition"});
   io::Table per_slice({"t", "sigma", "sigma2", "points", "local_dim_mean", "local_dim_sd", "local_dim_min",
                        "local_dim_max", "cos_uv_mean_within_r", "cos_uv_mean_beyond_r", "phi_uv_at_r", "phi_uw_at_r",
-                       "phi_vw_at_r", "min_inv_s_over_sigma2", "seconds_jacobian_mean",
-                       "seconds_decomposition_mean"});
+                       "phi_vw_at_r", "min_inv_s_over_sigma2", "seconds_jacobian_mean", "seconds_decomposition_mean"});
   report.summary = nlohmann::json::array();
   for (const auto& s : slices) {
     std::vector<int> dims;
@@ -243,16 +245,17 @@ AnatomyReport write_anatomy_report(const std::filesystem::path& dir, const std::
     per_slice.add_row({s.t, s.sigma, s.sigma * s.sigma, n, mean, sd, double(lo), double(hi), cw, cb, puv, puw, pvw,
                        floor_ratio, tj / n, td / n});
     auto nan_to_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-    report.summary.push_back({{"t", s.t},
-                              {"requested_t", s.requested_t},
-                              {"sigma", s.sigma},
-                              {"points", s.anatomy.size()},
-                              {"local_dim", {{"mean", mean}, {"sd", sd}, {"min", lo}, {"max", hi}, {"per_image", dims}}},
-                              {"cos_uv_mean_within_r", nan_to_null(cw)},
-                              {"cos_uv_mean_beyond_r", nan_to_null(cb)},
-                              {"phi_at_r", {{"uv", puv}, {"uw", puw}, {"vw", pvw}}},
-                              {"min_inv_s_over_sigma2", floor_ratio},
-                              {"seconds_per_point", {{"jacobian", tj / n}, {"decomposition", td / n}}}});
+    report.summary.push_back(
+        {{"t", s.t},
+         {"requested_t", s.requested_t},
+         {"sigma", s.sigma},
+         {"points", s.anatomy.size()},
+         {"local_dim", {{"mean", mean}, {"sd", sd}, {"min", lo}, {"max", hi}, {"per_image", dims}}},
+         {"cos_uv_mean_within_r", nan_to_null(cw)},
+         {"cos_uv_mean_beyond_r", nan_to_null(cb)},
+         {"phi_at_r", {{"uv", puv}, {"uw", puw}, {"vw", pvw}}},
+         {"min_inv_s_over_sigma2", floor_ratio},
+         {"seconds_per_point", {{"jacobian", tj / n}, {"decomposition", td / n}}}});
   }
   per_point.save(dir / "local_dim.csv");
   per_slice.save(dir / "summary.csv");

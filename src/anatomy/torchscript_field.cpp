@@ -63,9 +63,12 @@ Parametrisation parse_parametrisation(const std::string& text) {
 
 std::string to_string(Parametrisation p) {
   switch (p) {
-    case Parametrisation::Score: return "score";
-    case Parametrisation::Eps: return "eps";
-    case Parametrisation::X0: return "x0";
+    case Parametrisation::Score:
+      return "score";
+    case Parametrisation::Eps:
+      return "eps";
+    case Parametrisation::X0:
+      return "x0";
   }
   return "?";
 }
@@ -95,15 +98,18 @@ std::string NoiseSchedule::name() const { return kind == Kind::VP ? "vp" : "ve";
 void NoiseSchedule::validate() const {
   if (kind == Kind::VP) return vp.validate();
   if (!(std::isfinite(ve_sigma_min) && std::isfinite(ve_sigma_max) && ve_sigma_min > 0 && ve_sigma_min < ve_sigma_max))
-    throw InvalidArgument("ve schedule: sigma_min = " + std::to_string(ve_sigma_min) + ", sigma_max = " +
-                          std::to_string(ve_sigma_max) + ", expected 0 < sigma_min < sigma_max");
+    throw InvalidArgument("ve schedule: sigma_min = " + std::to_string(ve_sigma_min) +
+                          ", sigma_max = " + std::to_string(ve_sigma_max) + ", expected 0 < sigma_min < sigma_max");
 }
 
 NoiseSchedule parse_schedule(const std::string& text) {
   NoiseSchedule s;
-  if (text == "vp") s.kind = NoiseSchedule::Kind::VP;
-  else if (text == "ve") s.kind = NoiseSchedule::Kind::VE;
-  else throw InvalidArgument("--schedule '" + text + "': expected vp or ve");
+  if (text == "vp")
+    s.kind = NoiseSchedule::Kind::VP;
+  else if (text == "ve")
+    s.kind = NoiseSchedule::Kind::VE;
+  else
+    throw InvalidArgument("--schedule '" + text + "': expected vp or ve");
   return s;
 }
 
@@ -133,8 +139,7 @@ std::vector<std::int64_t> parse_input_shape(const std::string& text) {
 // ------------------------------------------------------------------ loading
 TorchScriptModel TorchScriptModel::load(const std::filesystem::path& path, const TorchScriptOptions& options) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw IoError("--torchscript " + path.string() + ": no such file");
+  if (!std::filesystem::is_regular_file(path, ec)) throw IoError("--torchscript " + path.string() + ": no such file");
   return load_bytes(io::read_file(path), path.string(), options);  // IoError "cannot read PATH: reason"
 }
 
@@ -201,8 +206,8 @@ void TorchScriptModel::check_and_init() {
 // ------------------------------------------------------------------ evaluation
 torch::Tensor TorchScriptModel::forward(const torch::Tensor& x, const torch::Tensor& t) const {
   if (x.dim() != 2 || x.size(1) != dim_)
-    throw InvalidArgument("TorchScript model " + name_ + ": points of shape " + c10::str(x.sizes()) + ", expected [n, " +
-                          std::to_string(dim_) + "]");
+    throw InvalidArgument("TorchScript model " + name_ + ": points of shape " + c10::str(x.sizes()) +
+                          ", expected [n, " + std::to_string(dim_) + "]");
   const std::int64_t n = x.size(0);
   std::vector<std::int64_t> full{n};
   full.insert(full.end(), options_.input_shape.begin(), options_.input_shape.end());
@@ -212,11 +217,13 @@ torch::Tensor TorchScriptModel::forward(const torch::Tensor& x, const torch::Ten
   try {
     out = impl_->module.forward({xi, ti});
   } catch (const c10::Error& e) {
-    throw InvalidArgument("TorchScript model " + name_ + " failed on x of shape " + shape_text(n, options_.input_shape) +
-                          " and t of shape [" + std::to_string(n) + "] (check --input-shape and the signature forward(x, t)): " +
-                          script_error(e.what_without_backtrace()));
+    throw InvalidArgument(
+        "TorchScript model " + name_ + " failed on x of shape " + shape_text(n, options_.input_shape) +
+        " and t of shape [" + std::to_string(n) +
+        "] (check --input-shape and the signature forward(x, t)): " + script_error(e.what_without_backtrace()));
   } catch (const std::exception& e) {
-    throw InvalidArgument("TorchScript model " + name_ + " failed on x of shape " + shape_text(n, options_.input_shape) +
+    throw InvalidArgument("TorchScript model " + name_ + " failed on x of shape " +
+                          shape_text(n, options_.input_shape) +
                           " (check --input-shape and the signature forward(x, t)): " + script_error(e.what()));
   }
   if (!out.isTensor())
@@ -231,7 +238,8 @@ torch::Tensor TorchScriptModel::forward(const torch::Tensor& x, const torch::Ten
                           std::string(c10::toString(y.scalar_type())) + " tensor, expected floating point");
   if (!torch::isfinite(y.detach()).all().item<bool>()) {
     const double t0 = ti.to(torch::kFloat64)[0].item<double>();
-    throw NumericalError("TorchScript model " + name_ + ": non-finite output (NaN or inf) at t = " + std::to_string(t0));
+    throw NumericalError("TorchScript model " + name_ +
+                         ": non-finite output (NaN or inf) at t = " + std::to_string(t0));
   }
   return y.reshape({n, dim_}).to(x.scalar_type());
 }
@@ -250,7 +258,7 @@ torch::Tensor TorchScriptModel::score(const torch::Tensor& x, const torch::Tenso
   }
   const auto alpha = a.to(x.options()), sigma = s.to(x.options());
   if (options_.parametrisation == Parametrisation::Eps) return -out / sigma;  // s = -eps / sigma_t
-  return (alpha * out - x) / (sigma * sigma);                                // s = (alpha_t x0 - x) / sigma_t^2
+  return (alpha * out - x) / (sigma * sigma);                                 // s = (alpha_t x0 - x) / sigma_t^2
 }
 
 ScoreField TorchScriptModel::field(double t) const {
@@ -260,8 +268,8 @@ ScoreField TorchScriptModel::field(double t) const {
   f.score = [self, t](const torch::Tensor& x) { return self.score(x, torch::full({x.size(0)}, t, x.options())); };
   f.dim = dim_;
   f.sigma = options_.schedule.sigma(t);
-  f.description = "TorchScript " + name_ + " (" + to_string(options_.parametrisation) + ", " + options_.schedule.name() +
-                  ") at t=" + std::to_string(t);
+  f.description = "TorchScript " + name_ + " (" + to_string(options_.parametrisation) + ", " +
+                  options_.schedule.name() + ") at t=" + std::to_string(t);
   return f;
 }
 
@@ -311,7 +319,8 @@ torch::Tensor TorchScriptModel::sample(std::int64_t n, std::int64_t steps, std::
   for (std::size_t k = 0; k < snapshot_times.size(); ++k) {
     std::int64_t i = std::clamp<std::int64_t>(std::llround((1.0 - snapshot_times[k]) / dt), 0, N);
     for (std::int64_t j : {i - 1, i + 1})
-      if (j >= 0 && j <= N && std::abs(grid_time(j) - snapshot_times[k]) < std::abs(grid_time(i) - snapshot_times[k])) i = j;
+      if (j >= 0 && j <= N && std::abs(grid_time(j) - snapshot_times[k]) < std::abs(grid_time(i) - snapshot_times[k]))
+        i = j;
     snap[k] = i;
   }
   nn::Trajectory traj;

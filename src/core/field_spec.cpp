@@ -16,7 +16,8 @@ namespace rbsm::anatomy {
 // ------------------------------------------------------------------ A_p(k) = I_{p/2}(k) / I_{p/2-1}(k)
 double bessel_ratio_A(double k, int p) {
   if (p < 2) throw InvalidArgument("bessel_ratio_A: p = " + std::to_string(p) + ", expected p >= 2");
-  if (!(k >= 0) || !std::isfinite(k)) throw InvalidArgument("bessel_ratio_A: k = " + std::to_string(k) + ", expected k >= 0");
+  if (!(k >= 0) || !std::isfinite(k))
+    throw InvalidArgument("bessel_ratio_A: k = " + std::to_string(k) + ", expected k >= 0");
   if (k == 0) return 0.0;
   const double nu0 = 0.5 * p;
   if (k > std::max(1e4, 2.0 * nu0 * nu0)) {
@@ -66,8 +67,8 @@ double require_key(const std::map<std::string, double>& kv, const std::string& k
 int require_int(const std::map<std::string, double>& kv, const std::string& key, const Spec& spec, int min_value) {
   const double v = require_key(kv, key, spec);
   if (v != std::floor(v) || v < min_value || v > 1e6)
-    throw InvalidArgument("field '" + spec.text + "': " + key + "=" + std::to_string(v) + ", expected an integer >= " +
-                          std::to_string(min_value));
+    throw InvalidArgument("field '" + spec.text + "': " + key + "=" + std::to_string(v) +
+                          ", expected an integer >= " + std::to_string(min_value));
   return static_cast<int>(v);
 }
 double get_or(const std::map<std::string, double>& kv, const std::string& key, double fallback) {
@@ -114,7 +115,8 @@ FieldSpec parse_unchecked(const std::string& text) {
     if (!(f.kappa >= 0))
       throw InvalidArgument("field '" + spec.text + "': kappa=" + std::to_string(f.kappa) + ", expected >= 0");
     if (f.d + 1 > f.D)
-      throw InvalidArgument("field '" + spec.text + "': S^" + std::to_string(f.d) + " needs D >= " + std::to_string(f.d + 1));
+      throw InvalidArgument("field '" + spec.text + "': S^" + std::to_string(f.d) +
+                            " needs D >= " + std::to_string(f.d + 1));
     return f;
   }
   if (spec.name == "linear") {

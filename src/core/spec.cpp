@@ -82,8 +82,7 @@ std::map<std::string, double> Spec::keyvalues(const std::vector<std::string>& al
   const std::set<std::string> ok(allowed.begin(), allowed.end());
   for (const auto& a : args) {
     const auto eq = a.find('=');
-    if (eq == std::string::npos)
-      throw InvalidArgument("spec '" + text + "': expected key=value, got '" + a + "'");
+    if (eq == std::string::npos) throw InvalidArgument("spec '" + text + "': expected key=value, got '" + a + "'");
     const std::string key = a.substr(0, eq);
     if (!ok.count(key)) {
       std::string list;

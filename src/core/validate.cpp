@@ -25,8 +25,7 @@ std::string seed_text(const std::string& text) {
   const std::string t = trimmed(text);
   if (t.empty()) return "the seed is empty";
   if (t[0] == '-') return "the seed " + t + " is negative (seeds are 0 ... 18446744073709551615)";
-  if (t.find_first_not_of("0123456789") != std::string::npos)
-    return "the seed " + t + " is not a non-negative integer";
+  if (t.find_first_not_of("0123456789") != std::string::npos) return "the seed " + t + " is not a non-negative integer";
   const std::string digits = t.substr(std::min(t.find_first_not_of('0'), t.size() - 1));
   if (digits.size() > 20 || (digits.size() == 20 && digits > "18446744073709551615"))
     return "the seed " + t + " is larger than 2^64 - 1 = 18446744073709551615";
@@ -60,8 +59,8 @@ void non_negative(double value, const std::string& what) {
 
 void count(long long value, const std::string& what, long long min, long long max) {
   if (value < min || value > max)
-    throw InvalidArgument(what + " = " + std::to_string(value) + " is out of range (" + std::to_string(min) +
-                          " ... " + std::to_string(max) + ")");
+    throw InvalidArgument(what + " = " + std::to_string(value) + " is out of range (" + std::to_string(min) + " ... " +
+                          std::to_string(max) + ")");
 }
 
 double physical_memory_bytes() {
@@ -72,8 +71,9 @@ double physical_memory_bytes() {
 void memory(double bytes, const std::string& what) {
   const double have = physical_memory_bytes();
   if (!(bytes >= 0) || (have > 0 && bytes > have))
-    throw InvalidArgument(what + " would need " + num(bytes / 1073741824.0) + " GiB of memory, more than this machine's " +
-                          num(have / 1073741824.0) + " GiB (reduce them)");
+    throw InvalidArgument(what + " would need " + num(bytes / 1073741824.0) +
+                          " GiB of memory, more than this machine's " + num(have / 1073741824.0) +
+                          " GiB (reduce them)");
 }
 
 }  // namespace rbsm::validate

@@ -1,9 +1,10 @@
 // Frechet distance between Gaussians fitted to features (include/rbsm/data/frechet.hpp).
 #include "rbsm/data/frechet.hpp"
 
-#include <Eigen/Eigenvalues>
 #include <cmath>
 #include <string>
+
+#include <Eigen/Eigenvalues>
 
 #include "rbsm/error.hpp"
 
@@ -42,8 +43,8 @@ double frechet_distance_gaussians(const Eigen::VectorXd& mu_a, const Eigen::Matr
 
 double frechet_distance(const Eigen::MatrixXd& feats_a, const Eigen::MatrixXd& feats_b) {
   if (feats_a.cols() != feats_b.cols())
-    throw InvalidArgument("frechet_distance: feature dimensions differ (" + std::to_string(feats_a.cols()) +
-                          " vs " + std::to_string(feats_b.cols()) + ")");
+    throw InvalidArgument("frechet_distance: feature dimensions differ (" + std::to_string(feats_a.cols()) + " vs " +
+                          std::to_string(feats_b.cols()) + ")");
   Eigen::VectorXd mu_a, mu_b;
   Eigen::MatrixXd cov_a, cov_b;
   mean_and_covariance(feats_a, mu_a, cov_a);

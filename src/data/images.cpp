@@ -27,8 +27,8 @@ ImageSet ImageSet::subset(const std::vector<int>& indices) const {
   out.labels.reserve(indices.size());
   for (int i : indices) {
     if (i < 0 || i >= size())
-      throw InvalidArgument("ImageSet::subset: index " + std::to_string(i) + " outside [0, " +
-                            std::to_string(size()) + ")");
+      throw InvalidArgument("ImageSet::subset: index " + std::to_string(i) + " outside [0, " + std::to_string(size()) +
+                            ")");
     out.pixels.insert(out.pixels.end(), image(i), image(i) + p);
     out.labels.push_back(labels[i]);
   }
@@ -68,8 +68,7 @@ void parse_digit_json(const std::string& text, const fs::path& file, std::vector
     const auto r = std::from_chars(p, end, v);
     if (r.ec != std::errc())
       throw bad("malformed number at byte " + std::to_string(p - text.data()) + " of the \"data\" array");
-    if (!(v >= 0.0f && v <= 1.0f))
-      throw bad("pixel value " + std::string(p, r.ptr) + " outside [0, 1]");
+    if (!(v >= 0.0f && v <= 1.0f)) throw bad("pixel value " + std::string(p, r.ptr) + " outside [0, 1]");
     out.push_back(v);
     p = r.ptr;
     skip_ws();
@@ -140,7 +139,8 @@ std::string read_maybe_gzip(const fs::path& file) {
 std::uint32_t big_endian_u32(const std::string& b, std::size_t at) {
   return (std::uint32_t(static_cast<unsigned char>(b[at])) << 24) |
          (std::uint32_t(static_cast<unsigned char>(b[at + 1])) << 16) |
-         (std::uint32_t(static_cast<unsigned char>(b[at + 2])) << 8) | std::uint32_t(static_cast<unsigned char>(b[at + 3]));
+         (std::uint32_t(static_cast<unsigned char>(b[at + 2])) << 8) |
+         std::uint32_t(static_cast<unsigned char>(b[at + 3]));
 }
 
 /// Checks the header of an IDX file: its magic number (2051 images / 2049 labels: unsigned bytes with
@@ -235,8 +235,7 @@ fs::path first_existing(const fs::path& dir, const std::vector<std::string>& nam
 }
 
 ImageSet load_idx_directory(const fs::path& dir, bool train, const std::string& hint) {
-  if (!fs::is_directory(dir))
-    throw IoError("data directory " + dir.string() + " does not exist" + hint);
+  if (!fs::is_directory(dir)) throw IoError("data directory " + dir.string() + " does not exist" + hint);
   const std::string part = train ? "train" : "t10k";
   const auto images = first_existing(dir, {part + "-images-idx3-ubyte.gz", part + "-images-idx3-ubyte",
                                            part + "-images.idx3-ubyte.gz", part + "-images.idx3-ubyte"});

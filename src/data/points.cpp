@@ -28,9 +28,7 @@ constexpr double kDegree = 3.14159265358979323846 / 180.0;
 
 bool is_sphere2(const geometry::Manifold& M) { return M.spec() == "sphere:2"; }
 bool is_so3(const geometry::Manifold& M) { return M.spec() == "so3"; }
-const geometry::AngularChart* chart_of(const geometry::Manifold& M) {
-  return geometry::angular_chart(M);
-}
+const geometry::AngularChart* chart_of(const geometry::Manifold& M) { return geometry::angular_chart(M); }
 
 std::string trim(std::string s) {
   // all of isspace: a line of only \v or \f split into no field at all and made a zero-column row
@@ -107,23 +105,30 @@ PointFormat parse_point_format(const std::string& name) {
 
 std::string to_string(PointFormat f) {
   switch (f) {
-    case PointFormat::ambient: return "ambient";
-    case PointFormat::latlon: return "latlon";
-    case PointFormat::angles: return "angles";
-    case PointFormat::quaternion: return "quaternion";
-    case PointFormat::matrix: return "matrix";
+    case PointFormat::ambient:
+      return "ambient";
+    case PointFormat::latlon:
+      return "latlon";
+    case PointFormat::angles:
+      return "angles";
+    case PointFormat::quaternion:
+      return "quaternion";
+    case PointFormat::matrix:
+      return "matrix";
   }
   return "?";
 }
 
 int format_columns(PointFormat format, const geometry::Manifold& M) {
   switch (format) {
-    case PointFormat::ambient: return M.ambient_dim();
+    case PointFormat::ambient:
+      return M.ambient_dim();
     case PointFormat::latlon:
       if (!is_sphere2(M)) throw InvalidArgument("format latlon needs --manifold sphere:2, not " + M.spec());
       return 2;
     case PointFormat::angles:
-      if (!chart_of(M)) throw InvalidArgument("format angles needs a torus (torus:R,r or clifford-torus:r1,r2), not " + M.spec());
+      if (!chart_of(M))
+        throw InvalidArgument("format angles needs a torus (torus:R,r or clifford-torus:r1,r2), not " + M.spec());
       return 2;
     case PointFormat::quaternion:
       if (!is_so3(M)) throw InvalidArgument("format quaternion needs --manifold so3, not " + M.spec());
@@ -137,11 +142,16 @@ int format_columns(PointFormat format, const geometry::Manifold& M) {
 
 std::vector<std::string> format_header(PointFormat format, const geometry::Manifold& M) {
   switch (format) {
-    case PointFormat::latlon: return {"lat", "lon"};
-    case PointFormat::angles: return {"a1", "a2"};
-    case PointFormat::quaternion: return {"w", "x", "y", "z"};
-    case PointFormat::matrix: return {"r11", "r12", "r13", "r21", "r22", "r23", "r31", "r32", "r33"};
-    case PointFormat::ambient: break;
+    case PointFormat::latlon:
+      return {"lat", "lon"};
+    case PointFormat::angles:
+      return {"a1", "a2"};
+    case PointFormat::quaternion:
+      return {"w", "x", "y", "z"};
+    case PointFormat::matrix:
+      return {"r11", "r12", "r13", "r21", "r22", "r23", "r31", "r32", "r33"};
+    case PointFormat::ambient:
+      break;
   }
   std::vector<std::string> h;
   for (int i = 0; i < M.ambient_dim(); ++i) h.push_back("x" + std::to_string(i + 1));
@@ -218,7 +228,8 @@ Table parse_npy(const std::string& bytes, const std::string& name) {
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) throw InvalidArgument(name + ": truncated .npy header");
     header_len = 0;
-    for (int k = 0; k < 4; ++k) header_len |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + k])) << (8 * k);
+    for (int k = 0; k < 4; ++k)
+      header_len |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + k])) << (8 * k);
     start = 12;
   } else {
     throw InvalidArgument(name + ": unsupported .npy version " + std::to_string(major));
@@ -266,8 +277,8 @@ Table parse_npy(const std::string& bytes, const std::string& name) {
   const std::size_t data_start = start + header_len;
   const std::size_t need = static_cast<std::size_t>(n * c) * 8;
   if (bytes.size() - data_start < need)
-    throw InvalidArgument(name + ": truncated .npy data (" + std::to_string(bytes.size() - data_start) + " bytes, need " +
-                          std::to_string(need) + ")");
+    throw InvalidArgument(name + ": truncated .npy data (" + std::to_string(bytes.size() - data_start) +
+                          " bytes, need " + std::to_string(need) + ")");
   Table t;
   t.values.resize(n, c);
   for (long long i = 0; i < n; ++i)
@@ -276,7 +287,8 @@ Table parse_npy(const std::string& bytes, const std::string& name) {
       double v;
       std::memcpy(&v, bytes.data() + data_start + 8 * idx, 8);
       if (!std::isfinite(v))
-        throw InvalidArgument(name + ": row " + std::to_string(i + 1) + " column " + std::to_string(k + 1) + " is not finite");
+        throw InvalidArgument(name + ": row " + std::to_string(i + 1) + " column " + std::to_string(k + 1) +
+                              " is not finite");
       t.values(i, k) = v;
     }
   t.line.resize(n);
@@ -319,19 +331,24 @@ Mat to_manifold_points(const Table& table, const geometry::Manifold& M, const Po
         exact = true;
         break;
       }
-      case PointFormat::angles: x = chart_of(M)->point(row[0], row[1]); exact = true; break;
+      case PointFormat::angles:
+        x = chart_of(M)->point(row[0], row[1]);
+        exact = true;
+        break;
       case PointFormat::quaternion: {
         const double norm = row.norm();
         if (!(norm > 0)) throw InvalidArgument(where(i) + ": zero quaternion");
         if (!options.project && std::abs(norm - 1.0) > options.tolerance)
-          throw InvalidArgument(where(i) + ": quaternion norm " + io::format_double(norm) +
-                                " is not 1 (tolerance " + io::format_double(options.tolerance) + "; --project normalises)");
+          throw InvalidArgument(where(i) + ": quaternion norm " + io::format_double(norm) + " is not 1 (tolerance " +
+                                io::format_double(options.tolerance) + "; --project normalises)");
         x = geometry::rotation_from_quaternion(row[0], row[1], row[2], row[3]);
         exact = true;
         break;
       }
       case PointFormat::ambient:
-      case PointFormat::matrix: x = row; break;
+      case PointFormat::matrix:
+        x = row;
+        break;
     }
     if (!exact) {
       Vec z;
@@ -367,9 +384,13 @@ Mat from_manifold_points(const Mat& points, const geometry::Manifold& M, PointFo
         out(i, 1) = a[1];
         break;
       }
-      case PointFormat::quaternion: out.row(i) = quaternion_from_rotation(z).transpose(); break;
+      case PointFormat::quaternion:
+        out.row(i) = quaternion_from_rotation(z).transpose();
+        break;
       case PointFormat::ambient:
-      case PointFormat::matrix: out.row(i) = z.transpose(); break;
+      case PointFormat::matrix:
+        out.row(i) = z.transpose();
+        break;
     }
   }
   return out;
@@ -431,10 +452,12 @@ Split make_split(long n, const std::vector<double>& fractions, std::uint64_t see
   if (fractions.size() != 3) throw InvalidArgument("--split needs three fractions train,val,test");
   double total = 0;
   for (double f : fractions) {
-    if (!(f > 0) || !std::isfinite(f)) throw InvalidArgument("--split fractions must be > 0, got " + io::format_double(f));
+    if (!(f > 0) || !std::isfinite(f))
+      throw InvalidArgument("--split fractions must be > 0, got " + io::format_double(f));
     total += f;
   }
-  if (std::abs(total - 1.0) > 1e-9) throw InvalidArgument("--split fractions sum to " + io::format_double(total) + ", not 1");
+  if (std::abs(total - 1.0) > 1e-9)
+    throw InvalidArgument("--split fractions sum to " + io::format_double(total) + ", not 1");
   // Groups: one per row, or one per location.
   std::vector<std::vector<long>> groups;
   if (points) {

@@ -22,7 +22,8 @@ constexpr double kMaxConcentration = 1e12;
 template <class E>
 inline void check_concentration(double k, const std::string& what) {
   if (std::abs(k) > kMaxConcentration)
-    throw E(what + " = " + number(k) + " is too large (at most 1e12: beyond it the density is a point mass to "
+    throw E(what + " = " + number(k) +
+            " is too large (at most 1e12: beyond it the density is a point mass to "
             "double precision)");
 }
 

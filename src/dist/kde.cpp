@@ -39,7 +39,8 @@ KernelDensity::KernelDensity(std::shared_ptr<const geometry::Manifold> manifold,
     log_kernel_norm_ = log_vmf_normaliser(manifold_->dim(), kappa);
   } else {
     refs_.resize(references.rows(), 2);
-    for (Eigen::Index j = 0; j < references.rows(); ++j) refs_.row(j) = chart->angles(references.row(j).transpose()).transpose();
+    for (Eigen::Index j = 0; j < references.rows(); ++j)
+      refs_.row(j) = chart->angles(references.row(j).transpose()).transpose();
     log_kernel_norm_ = -2.0 * (std::log(kTwoPi) + log_bessel_i(0.0, kappa));
   }
 }
@@ -80,7 +81,9 @@ BandwidthChoice choose_kde_bandwidth(std::shared_ptr<const geometry::Manifold> m
   if (!(kappa_min > 0) || !(kappa_max > kappa_min) || !std::isfinite(kappa_max) || count < 2)
     throw InvalidArgument("choose_kde_bandwidth: need 0 < kappa_min < kappa_max < inf and count >= 2");
   BandwidthChoice c;
-  const auto nll = [&](double kappa) { return -KernelDensity(manifold, train, kappa).log_density(val, threads).mean(); };
+  const auto nll = [&](double kappa) {
+    return -KernelDensity(manifold, train, kappa).log_density(val, threads).mean();
+  };
   double best = std::numeric_limits<double>::infinity();
   int ib = 0;
   for (int k = 0; k < count; ++k) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "detail.hpp"
+
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dist/matrix_fisher.hpp"
 #include "rbsm/dist/mixture.hpp"
@@ -24,7 +25,8 @@ double required(const std::map<std::string, double>& kv, const std::string& key,
   const auto it = kv.find(key);
   if (it == kv.end()) throw InvalidArgument("spec '" + s.text + "': missing parameter '" + key + "'");
   if (it->second < 0.0)
-    throw InvalidArgument("spec '" + s.text + "': " + key + " = " + detail::number(it->second) + " is negative (expected " + key + " >= 0)");
+    throw InvalidArgument("spec '" + s.text + "': " + key + " = " + detail::number(it->second) +
+                          " is negative (expected " + key + " >= 0)");
   return it->second;
 }
 
@@ -63,7 +65,8 @@ std::unique_ptr<Density> mixture_from_text(const std::string& text, std::shared_
   if (!j.contains("weights") || !j["weights"].is_array())
     throw InvalidArgument(where + ": missing \"weights\" (expected an array of positive numbers)");
   if (!j.contains("components") || !j["components"].is_array() || j["components"].empty())
-    throw InvalidArgument(where + ": missing \"components\" (expected a non-empty array of {\"dist\": ..., \"mean\": [...]})");
+    throw InvalidArgument(where +
+                          ": missing \"components\" (expected a non-empty array of {\"dist\": ..., \"mean\": [...]})");
   const auto& jw = j["weights"];
   const auto& jc = j["components"];
   if (jw.size() != jc.size())
@@ -88,11 +91,11 @@ std::unique_ptr<Density> mixture_from_text(const std::string& text, std::shared_
     std::optional<Vec> mean;
     if (c.contains("mean")) {
       const auto& m = c["mean"];
-      if (!m.is_array() || m.empty())
-        throw InvalidArgument(item + ": \"mean\" must be a non-empty array of numbers");
+      if (!m.is_array() || m.empty()) throw InvalidArgument(item + ": \"mean\" must be a non-empty array of numbers");
       Vec v(static_cast<Eigen::Index>(m.size()));
       for (std::size_t i = 0; i < m.size(); ++i) {
-        if (!m[i].is_number()) throw InvalidArgument(item + ": \"mean\" entry " + std::to_string(i + 1) + " is not a number");
+        if (!m[i].is_number())
+          throw InvalidArgument(item + ": \"mean\" entry " + std::to_string(i + 1) + " is not a number");
         v[static_cast<Eigen::Index>(i)] = m[i].get<double>();
       }
       mean = v;
@@ -112,7 +115,8 @@ std::unique_ptr<Density> make_mixture(const std::string& path, std::shared_ptr<c
 
 }  // namespace
 
-std::unique_ptr<Density> make_mixture_json(const std::string& json_text, std::shared_ptr<const geometry::Manifold> manifold,
+std::unique_ptr<Density> make_mixture_json(const std::string& json_text,
+                                           std::shared_ptr<const geometry::Manifold> manifold,
                                            const std::string& where) {
   if (!manifold) throw InvalidArgument("make_mixture_json: no manifold");
   return mixture_from_text(json_text, std::move(manifold), where);

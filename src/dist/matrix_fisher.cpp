@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "detail.hpp"
+
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
 
@@ -51,7 +52,8 @@ MatrixFisher::MatrixFisher(std::shared_ptr<const geometry::Manifold> manifold, c
   if (manifold_->spec() != "so3" || manifold_->ambient_dim() != 9)
     throw InvalidArgument("matrix-fisher lives on so3, not on " + manifold_->spec());
   if (!f.allFinite()) throw InvalidArgument("matrix-fisher: the concentrations f are not finite");
-  for (int i = 0; i < 3; ++i) detail::check_concentration<InvalidArgument>(f[i], "matrix-fisher: f" + std::to_string(i + 1));
+  for (int i = 0; i < 3; ++i)
+    detail::check_concentration<InvalidArgument>(f[i], "matrix-fisher: f" + std::to_string(i + 1));
   a_ = Vec::Zero(9);
   a_[0] = f[0];
   a_[4] = f[1];
@@ -61,8 +63,8 @@ MatrixFisher::MatrixFisher(std::shared_ptr<const geometry::Manifold> manifold, c
   try {
     log_mean = log_matrix_fisher_haar_mean(f);
   } catch (const NumericalError& e) {  // name the spec, not only the quadrature (found by fuzz_density_spec)
-    throw NumericalError("matrix-fisher: the normaliser of " + spec() +
-                         " could not be computed to double accuracy (" + e.what() + "); concentrations up to about 1e3 work");
+    throw NumericalError("matrix-fisher: the normaliser of " + spec() + " could not be computed to double accuracy (" +
+                         e.what() + "); concentrations up to about 1e3 work");
   }
   log_z_ = std::log(manifold_->volume()) + log_mean;
   acceptance_ = std::exp(log_mean - max_linear_);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "detail.hpp"
+
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
 
@@ -23,7 +24,8 @@ Mixture::Mixture(std::shared_ptr<const geometry::Manifold> manifold, std::vector
       throw InvalidArgument("mixture: weight " + std::to_string(k + 1) + " is " + number(weights_[k]) +
                             " (expected a finite weight > 0)");
     if (!components_[k] || components_[k]->manifold().spec() != manifold_->spec())
-      throw InvalidArgument("mixture: component " + std::to_string(k + 1) + " is not a density on " + manifold_->spec());
+      throw InvalidArgument("mixture: component " + std::to_string(k + 1) + " is not a density on " +
+                            manifold_->spec());
   }
   // Normalised relative to the largest weight: a plain sum of weights near 1e308 overflows to inf.
   double wmax = 0.0;
@@ -40,8 +42,7 @@ Mixture::Mixture(std::shared_ptr<const geometry::Manifold> manifold, std::vector
 
 std::string Mixture::spec() const {
   std::string s = "mixture(";
-  for (std::size_t k = 0; k < size(); ++k)
-    s += (k ? ", " : "") + number(weights_[k]) + " " + components_[k]->spec();
+  for (std::size_t k = 0; k < size(); ++k) s += (k ? ", " : "") + number(weights_[k]) + " " + components_[k]->spec();
   return s + ")";
 }
 

@@ -110,8 +110,9 @@ void gk15(const std::function<double(double)>& f, double a, double b, double& kr
   kronrod *= h;
   gauss *= h;
   noise = 50 * 2.220446049250313e-16 * std::abs(h) * abs_sum;
-  if (!std::isfinite(kronrod)) throw NumericalError("integrate: the integrand is NaN or infinite on [" +
-                                                    std::to_string(a) + ", " + std::to_string(b) + "]");
+  if (!std::isfinite(kronrod))
+    throw NumericalError("integrate: the integrand is NaN or infinite on [" + std::to_string(a) + ", " +
+                         std::to_string(b) + "]");
 }
 
 /// Subdivisions allowed per call of integrate(): a tolerance below the integrand's rounding noise would

@@ -1,10 +1,10 @@
 #include "rbsm/dist/torus_von_mises.hpp"
 
 #include <cmath>
-
 #include <unsupported/Eigen/AutoDiff>
 
 #include "detail.hpp"
+
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/torus.hpp"
@@ -60,9 +60,7 @@ TorusVonMises::TorusVonMises(std::shared_ptr<const geometry::Manifold> manifold,
            std::log(beta_ + gamma_ * std::cos(mean_[0]) * bessel_ratio(2.0, kappa1_));
 }
 
-std::string TorusVonMises::spec() const {
-  return "vonmises:kappa1=" + number(kappa1_) + ",kappa2=" + number(kappa2_);
-}
+std::string TorusVonMises::spec() const { return "vonmises:kappa1=" + number(kappa1_) + ",kappa2=" + number(kappa2_); }
 
 Eigen::Vector2d TorusVonMises::angles(const Vec& z) const {
   return clifford_ ? clifford_->angles(z) : revolution_->angles(z);

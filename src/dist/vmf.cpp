@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "detail.hpp"
+
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/sphere.hpp"
@@ -26,13 +27,13 @@ double sample_vmf_cosine(int d, double kappa, Rng& rng, double* one_minus_t2) {
   //   accept if kappa (W - x0) + (p - 1) log((1 - x0 W) / (1 - x0^2)) >= log U.
   const double m = d;  // p - 1
   const double b = m / (2.0 * kappa + std::sqrt(4.0 * kappa * kappa + m * m));
-  const double eps1 = 2.0 * b / (1.0 + b);                            // 1 - x0
-  const double log_1mx02 = std::log(4.0 * b) - 2.0 * std::log1p(b);   // log(1 - x0^2)
+  const double eps1 = 2.0 * b / (1.0 + b);                           // 1 - x0
+  const double log_1mx02 = std::log(4.0 * b) - 2.0 * std::log1p(b);  // log(1 - x0^2)
   for (;;) {
     const double Z = rng.beta(0.5 * m, 0.5 * m);
     const double den = 1.0 - (1.0 - b) * Z;
-    const double eps2 = 2.0 * b * Z / den;                            // 1 - W
-    const double one_minus_x0w = eps1 + eps2 - eps1 * eps2;          // 1 - x0 W
+    const double eps2 = 2.0 * b * Z / den;                   // 1 - W
+    const double one_minus_x0w = eps1 + eps2 - eps1 * eps2;  // 1 - x0 W
     const double log_u = std::log(rng.uniform_open());
     if (kappa * (eps1 - eps2) + m * (std::log(one_minus_x0w) - log_1mx02) >= log_u) {
       if (one_minus_t2) *one_minus_t2 = 4.0 * b * Z * (1.0 - Z) / (den * den);  // (1 - W)(1 + W)

@@ -17,10 +17,14 @@ Correction parse_correction(const std::string& name) {
 
 std::string to_string(Correction c) {
   switch (c) {
-    case Correction::none: return "none";
-    case Correction::extrinsic: return "extrinsic";
-    case Correction::geometric: return "geometric";
-    case Correction::full: return "full";
+    case Correction::none:
+      return "none";
+    case Correction::extrinsic:
+      return "extrinsic";
+    case Correction::geometric:
+      return "geometric";
+    case Correction::full:
+      return "full";
   }
   return "?";
 }
@@ -65,10 +69,14 @@ TangentField corrected_field(const geometry::Manifold& manifold, TangentField s,
   check_sigma(sigma);
   const geometry::Manifold* M = &manifold;
   switch (c) {
-    case Correction::none: return s;
-    case Correction::extrinsic: return [M, s, sigma](const Vec& z) { return extrinsic_correction(*M, z, s(z), sigma); };
-    case Correction::geometric: return [M, s, sigma](const Vec& z) { return geometric_correction(*M, z, s(z), sigma); };
-    case Correction::full: return [M, s, sigma](const Vec& z) { return full_correction(*M, s, z, sigma); };
+    case Correction::none:
+      return s;
+    case Correction::extrinsic:
+      return [M, s, sigma](const Vec& z) { return extrinsic_correction(*M, z, s(z), sigma); };
+    case Correction::geometric:
+      return [M, s, sigma](const Vec& z) { return geometric_correction(*M, z, s(z), sigma); };
+    case Correction::full:
+      return [M, s, sigma](const Vec& z) { return full_correction(*M, s, z, sigma); };
   }
   return s;
 }

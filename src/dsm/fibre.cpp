@@ -59,7 +59,7 @@ double log_half_line_moment(int n, double m) {
     // Forward recurrence, renormalised so that m^n never overflows.
     double j_prev = kSqrtHalfPi * std::erfc(-m / std::sqrt(2.0));  // J_0
     if (n == 0) return std::log(j_prev);
-    double j = m * j_prev + std::exp(-0.5 * m * m);                  // J_1
+    double j = m * j_prev + std::exp(-0.5 * m * m);  // J_1
     double log_scale = 0.0;
     for (int k = 2; k <= n; ++k) {
       const double next = m * j + (k - 1) * j_prev;
@@ -96,9 +96,7 @@ double log_half_line_moment(int n, double m) {
   return -0.5 * m * m + std::log(k_n) - std::log(k_cur) + log_k0;
 }
 
-double log_sphere_ray_weight(int d, double sigma, double c) {
-  return log_sphere_ray_weight(d, sigma, c, 1.0 - c * c);
-}
+double log_sphere_ray_weight(int d, double sigma, double c) { return log_sphere_ray_weight(d, sigma, c, 1.0 - c * c); }
 
 double log_sphere_ray_weight(int d, double sigma, double c, double one_minus_c2) {
   return -one_minus_c2 / (2.0 * sigma * sigma) + (d + 1) * std::log(sigma) + log_half_line_moment(d, c / sigma);
@@ -189,9 +187,9 @@ class RevolutionFibre final : public FibreWeight {
     const double m = n_.dot(diff);
     const double t2 = (E_.transpose() * diff).squaredNorm();
     const double A1 = 1.0 + m * k1_, B1 = sigma_ * k1_, A2 = 1.0 + m * k2_, B2 = sigma_ * k2_;
-    return -t2 / (2.0 * sigma_ * sigma_) +
-           log_gauss_poly_integral(A1 * A2, A1 * B2 + A2 * B1, B1 * B2, (lo_ - m) / sigma_,
-                                   std::isinf(hi_) ? kInf : (hi_ - m) / sigma_);
+    return -t2 / (2.0 * sigma_ * sigma_) + log_gauss_poly_integral(A1 * A2, A1 * B2 + A2 * B1, B1 * B2,
+                                                                   (lo_ - m) / sigma_,
+                                                                   std::isinf(hi_) ? kInf : (hi_ - m) / sigma_);
   }
 
  private:
@@ -213,8 +211,7 @@ double small_determinant(const Mat& A) {
 
 class WholeNormalSpaceFibre final : public FibreWeight {
  public:
-  WholeNormalSpaceFibre(const geometry::Manifold& M, const Vec& y, double sigma)
-      : sigma_(sigma), reach_(M.reach()) {
+  WholeNormalSpaceFibre(const geometry::Manifold& M, const Vec& y, double sigma) : sigma_(sigma), reach_(M.reach()) {
     y_ = y;
     E_ = M.tangent_frame(y);
     N_ = M.normal_frame(y);
@@ -249,7 +246,8 @@ class WholeNormalSpaceFibre final : public FibreWeight {
     const Vec weights = es.eigenvectors().row(0).transpose().array().square();
     long grid = 1;
     for (int a = 0; a < k; ++a) grid *= n;
-    if (grid > 4096) throw InvalidArgument("whole-normal-space fibre weight: Gauss-Hermite grid too large for " + M.spec());
+    if (grid > 4096)
+      throw InvalidArgument("whole-normal-space fibre weight: Gauss-Hermite grid too large for " + M.spec());
     // The node part G_g = I - sigma sum_a xi_a W_a does not depend on Z: formed once here, so log_weight
     // only subtracts sum_a m_a W_a before each determinant.
     G_.assign(grid, Mat::Identity(d, d));

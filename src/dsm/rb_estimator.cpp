@@ -24,9 +24,9 @@ struct RbEstimator::SphereKernel {
   int d;
   double sigma, inv_2s2, m_lo, inv_h;
   static constexpr double kPolyFrom = 9.0, kStep = 1.0 / 256.0;
-  std::vector<double> f, df;      // log J_d and its derivative on the grid m_lo + i h
-  std::vector<double> poly;       // J_d(m) = sqrt(2 pi) sum_i poly[i] m^{d - 2i} for m >= 9
-  Mat refs_row;                   // N x D (rows = references), for sparse accumulation
+  std::vector<double> f, df;  // log J_d and its derivative on the grid m_lo + i h
+  std::vector<double> poly;   // J_d(m) = sqrt(2 pi) sum_i poly[i] m^{d - 2i} for m >= 9
+  Mat refs_row;               // N x D (rows = references), for sparse accumulation
 
   SphereKernel(int d_, double sigma_, const Mat& refs) : d(d_), sigma(sigma_), inv_2s2(0.5 / (sigma_ * sigma_)) {
     m_lo = std::max(-1.0 / sigma - 1e-9, -40.0);

@@ -94,8 +94,9 @@ Vec exact_rb_quadrature(const dist::Density& q, const Vec& y, double sigma, doub
   check_sigma(sigma);
   const auto& M = q.manifold();
   if (!has_exact_rb_target(q))
-    throw InvalidArgument("no exact RB target for density " + q.spec() + " on " + M.spec() +
-                          " (exact: vmf or uniform on sphere:d, any density on clifford-torus or torus; use --method estimator)");
+    throw InvalidArgument(
+        "no exact RB target for density " + q.spec() + " on " + M.spec() +
+        " (exact: vmf or uniform on sphere:d, any density on clifford-torus or torus; use --method estimator)");
   M.check_ambient(y, "point");
   if (is_uniform(q) && dynamic_cast<const geometry::Sphere*>(&M)) return Vec::Zero(M.ambient_dim());
   if (dynamic_cast<const geometry::Sphere*>(&M)) {
@@ -134,8 +135,9 @@ Vec exact_rb_target(const dist::Density& q, const Vec& y, double sigma, double r
   const auto& M = q.manifold();
   const bool sphere = dynamic_cast<const geometry::Sphere*>(&M) != nullptr;
   if (!has_exact_rb_target(q))
-    throw InvalidArgument("no exact RB target for density " + q.spec() + " on " + M.spec() +
-                          " (exact: vmf or uniform on sphere:d, any density on clifford-torus or torus; use --method estimator)");
+    throw InvalidArgument(
+        "no exact RB target for density " + q.spec() + " on " + M.spec() +
+        " (exact: vmf or uniform on sphere:d, any density on clifford-torus or torus; use --method estimator)");
   M.check_ambient(y, "point");
   ExactRbInfo local;
   ExactRbInfo& out = info ? *info : local;
@@ -161,8 +163,8 @@ Vec exact_rb_target(const dist::Density& q, const Vec& y, double sigma, double r
   throw InvalidArgument("the exact RB target of " + q.spec() + " on " + M.spec() + " at sigma = " + g3(sigma) +
                         " is out of reach: the quadrature is limited by rounding below sigma = " + g3(floor) +
                         ", and the sigma^2 expansion's remainder (" + g3(e) + " at sigma = " + g3(s_sw) +
-                        ") exceeds the tolerance above sigma = " + g3(sigma_star) +
-                        " (use sigma >= " + g3(floor) + " or <= " + g3(sigma_star) + ", or --method estimator)");
+                        ") exceeds the tolerance above sigma = " + g3(sigma_star) + " (use sigma >= " + g3(floor) +
+                        " or <= " + g3(sigma_star) + ", or --method estimator)");
 }
 
 }  // namespace rbsm::dsm

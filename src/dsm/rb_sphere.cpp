@@ -17,7 +17,7 @@ double log_bessel_b(double nu, double a) {
   if (!(nu >= -0.5) || !(a >= 0.0)) throw InvalidArgument("log_bessel_b: need nu >= -1/2 and a >= 0");
   if (a < 1e-3) return -nu * std::log(2.0) - std::lgamma(nu + 1.0) + a * a / (4.0 * (nu + 1.0));
   const double log_sqrt_2_over_pi = 0.5 * std::log(2.0 / M_PI);
-  if (nu == -0.5) return log_sqrt_2_over_pi + a + std::log1p(std::exp(-2.0 * a)) - std::log(2.0);  // cosh
+  if (nu == -0.5) return log_sqrt_2_over_pi + a + std::log1p(std::exp(-2.0 * a)) - std::log(2.0);      // cosh
   if (nu == 0.5) return log_sqrt_2_over_pi + a + std::log1p(-std::exp(-2.0 * a)) - std::log(2.0 * a);  // sinh/a
   return dist::log_bessel_i(nu, a) - nu * std::log(a);
 }
@@ -65,7 +65,8 @@ VmfRbTarget::VmfRbTarget(int d, double kappa, Vec mu, double sigma, double rel_t
 }
 
 double VmfRbTarget::g(double t) const {
-  if (!(t >= -1.0 - 1e-12 && t <= 1.0 + 1e-12)) throw InvalidArgument("VmfRbTarget::g: t must lie in [-1, 1], got " + std::to_string(t));
+  if (!(t >= -1.0 - 1e-12 && t <= 1.0 + 1e-12))
+    throw InvalidArgument("VmfRbTarget::g: t must lie in [-1, 1], got " + std::to_string(t));
   if (kappa_ == 0.0) return 0.0;
   t = std::clamp(t, -1.0, 1.0);
   const double s = std::sqrt(std::max(0.0, 1.0 - t * t));
@@ -97,7 +98,7 @@ double VmfRbTarget::g(double t) const {
     double ls, a;
     const double lc = log_common(th, ls, a) - shift;
     out[0] = std::exp(lc + 2.0 * ls + log_bessel_b(nu + 1.0, a));  // numerator / (kappa s)
-    out[1] = std::exp(lc + log_bessel_b(nu, a));                    // denominator
+    out[1] = std::exp(lc + log_bessel_b(nu, a));                   // denominator
   };
   QuadratureOptions opt;
   opt.rel_tol = rel_tol_;

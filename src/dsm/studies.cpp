@@ -34,7 +34,8 @@ Moments moments(const std::vector<double>& v) {
 }  // namespace
 
 double loglog_slope(const std::vector<double>& x, const std::vector<double>& y) {
-  if (x.size() != y.size() || x.size() < 2) throw InvalidArgument("loglog_slope: need two equally long series of >= 2 points");
+  if (x.size() != y.size() || x.size() < 2)
+    throw InvalidArgument("loglog_slope: need two equally long series of >= 2 points");
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   const double n = static_cast<double>(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
@@ -60,12 +61,15 @@ std::vector<VarianceRow> variance_study(const dist::Density& q, const std::vecto
     const DsmPairs pairs = sample_pairs(q, sigma, samples, seed + 1000003ULL * s, threads);
     std::vector<double> T2(samples), G2(samples);
     std::vector<Vec> ys(samples);
-    parallel_for(static_cast<std::size_t>(samples), threads, [&](std::size_t i) {
-      const Vec Z = pairs.Z.row(i).transpose(), X = pairs.X.row(i).transpose();
-      ys[i] = M.project(X);
-      T2[i] = tangent_target(M, Z, X, sigma).squaredNorm();
-      G2[i] = q.grad_log(Z).squaredNorm();
-    }, 64);
+    parallel_for(
+        static_cast<std::size_t>(samples), threads,
+        [&](std::size_t i) {
+          const Vec Z = pairs.Z.row(i).transpose(), X = pairs.X.row(i).transpose();
+          ys[i] = M.project(X);
+          T2[i] = tangent_target(M, Z, X, sigma).squaredNorm();
+          G2[i] = q.grad_log(Z).squaredNorm();
+        },
+        64);
     VarianceRow row;
     row.sigma = sigma;
     row.samples = samples;
@@ -90,9 +94,8 @@ std::vector<VarianceRow> variance_study(const dist::Density& q, const std::vecto
     } else {
       const int m = std::min(samples, exact_points);
       R2.resize(m);
-      parallel_for(static_cast<std::size_t>(m), threads, [&](std::size_t i) {
-        R2[i] = exact_rb_target(q, ys[i], sigma, 1e-8).squaredNorm();
-      });
+      parallel_for(static_cast<std::size_t>(m), threads,
+                   [&](std::size_t i) { R2[i] = exact_rb_target(q, ys[i], sigma, 1e-8).squaredNorm(); });
     }
     const Moments r = moments(R2);
     row.Er2 = r.mean;

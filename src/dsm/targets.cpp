@@ -15,23 +15,26 @@ DsmPairs sample_pairs(const dist::Density& q, double sigma, int n, std::uint64_t
   const auto& M = q.manifold();
   const int D = M.ambient_dim();
   DsmPairs p{Mat(n, D), Mat(n, D)};
-  parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t i) {
-    Rng rng(seed, i);
-    for (int attempt = 0;; ++attempt) {
-      const Vec z = q.sample(rng);
-      Vec x = z;
-      for (int k = 0; k < D; ++k) x[k] += sigma * rng.normal();
-      try {
-        M.project(x);
-      } catch (const GeometryError&) {
-        if (attempt > 100) throw;
-        continue;
-      }
-      p.Z.row(i) = z.transpose();
-      p.X.row(i) = x.transpose();
-      return;
-    }
-  }, 64);
+  parallel_for(
+      static_cast<std::size_t>(n), threads,
+      [&](std::size_t i) {
+        Rng rng(seed, i);
+        for (int attempt = 0;; ++attempt) {
+          const Vec z = q.sample(rng);
+          Vec x = z;
+          for (int k = 0; k < D; ++k) x[k] += sigma * rng.normal();
+          try {
+            M.project(x);
+          } catch (const GeometryError&) {
+            if (attempt > 100) throw;
+            continue;
+          }
+          p.Z.row(i) = z.transpose();
+          p.X.row(i) = x.transpose();
+          return;
+        }
+      },
+      64);
   return p;
 }
 

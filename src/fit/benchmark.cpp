@@ -67,7 +67,8 @@ FitModel train_or_reuse(const Mat& train, const Mat& val, const FitOptions& o, c
     FitHooks hooks;
     hooks.should_stop = h.should_stop;
     hooks.on_step = [&](std::int64_t step, double loss) {
-      if (h.progress) h.progress(phase + " loss " + io::format_double(loss), h.done + static_cast<std::size_t>(step), h.total);
+      if (h.progress)
+        h.progress(phase + " loss " + io::format_double(loss), h.done + static_cast<std::size_t>(step), h.total);
     };
     const TrainOutcome t = train_fit(train, val, o, out, false, hooks, extra);
     if (t.stopped) throw Error("interrupted during " + phase + " (finished fits are kept in their folders)");
@@ -125,7 +126,8 @@ EarthBenchmarkResult earth_benchmark(const EarthBenchmarkOptions& o) {
         for (std::size_t ci = 0; ci < o.corrections.size(); ++ci) {
           const ModelDensity d = choose_sigma_eval(model, data.val, o.corrections[ci], o.cubature);
           const double nll = -log_density(model, d, data.test).mean();
-          if (!std::isfinite(nll)) throw NumericalError("earth benchmark: a test NLL is not finite (" + run.string() + ")");
+          if (!std::isfinite(nll))
+            throw NumericalError("earth benchmark: a test NLL is not finite (" + run.string() + ")");
           auto& m = ds.methods[1 + ti * o.corrections.size() + ci];
           m.test_nll.push_back(nll);
           m.sigma_eval.push_back(d.sigma);
@@ -154,10 +156,14 @@ nlohmann::json to_json(const EarthBenchmarkResult& r) {
   for (const auto& ds : r.datasets) {
     nlohmann::json methods = nlohmann::json::object();
     for (const auto& m : ds.methods)
-      methods[m.method] = {{"test_nll_mean", m.summary.mean}, {"test_nll_std", m.summary.sd},
-                           {"test_nll", m.test_nll}, {m.method == "kde" ? "kappa" : "sigma_eval", m.sigma_eval}};
-    out[ds.dataset] = {{"n", ds.n}, {"test_duplicates_in_train", ds.test_duplicates_in_train},
-                       {"best_method", ds.best_method}, {"methods", methods}};
+      methods[m.method] = {{"test_nll_mean", m.summary.mean},
+                           {"test_nll_std", m.summary.sd},
+                           {"test_nll", m.test_nll},
+                           {m.method == "kde" ? "kappa" : "sigma_eval", m.sigma_eval}};
+    out[ds.dataset] = {{"n", ds.n},
+                       {"test_duplicates_in_train", ds.test_duplicates_in_train},
+                       {"best_method", ds.best_method},
+                       {"methods", methods}};
   }
   return {{"datasets", out}, {"seconds", r.seconds}};
 }
@@ -208,7 +214,8 @@ KnownTruthResult known_truth_study(const KnownTruthOptions& o) {
   KnownTruthResult r;
   r.manifold = M->spec();
   r.dist = q->spec();
-  StudyHooks hooks{o.progress, o.should_stop, 0, o.sizes.size() * o.targets.size() * static_cast<std::size_t>(o.fit.steps)};
+  StudyHooks hooks{o.progress, o.should_stop, 0,
+                   o.sizes.size() * o.targets.size() * static_cast<std::size_t>(o.fit.steps)};
   for (long n : o.sizes) {
     const Mat train = draws(n, 0), val = draws(std::max<long>(64, n / 8), kValBase);
     if (o.kde && dist::kde_available(*M)) {
@@ -237,7 +244,10 @@ KnownTruthResult known_truth_study(const KnownTruthOptions& o) {
 nlohmann::json to_json(const KnownTruthResult& r) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& k : r.rows)
-    rows.push_back({{"n", k.n}, {"method", k.method}, {"kl", k.kl}, {"kl_se", k.kl_se},
+    rows.push_back({{"n", k.n},
+                    {"method", k.method},
+                    {"kl", k.kl},
+                    {"kl_se", k.kl_se},
                     {"normaliser_error", k.normaliser_error},
                     {k.method == "kde" ? "kappa" : "sigma_eval", k.sigma_eval}});
   return {{"manifold", r.manifold}, {"dist", r.dist}, {"rows", rows}, {"seconds", r.seconds}};

@@ -5,11 +5,12 @@
 
 #include "../nn/checkpoint_io.hpp"
 #include "detail.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/fit/fit.hpp"
 #include "rbsm/nn/checkpoint.hpp"
-#include "rbsm/random.hpp"
 #include "rbsm/parallel.hpp"
+#include "rbsm/random.hpp"
 #include "rbsm/sampling/langevin.hpp"
 #include "rbsm/sampling/ziggurat.hpp"
 
@@ -38,7 +39,9 @@ torch::Tensor mean_curvatures(const geometry::Manifold& M, const Mat& Z) {
 }  // namespace
 
 FitModel::FitModel(FitOptions options, NoiseNet net, nlohmann::json config)
-    : options_(std::move(options)), net_(std::move(net)), config_(std::move(config)),
+    : options_(std::move(options)),
+      net_(std::move(net)),
+      config_(std::move(config)),
       manifold_(geometry::make_manifold(options_.manifold)) {
   net_->eval();
   for (auto& p : net_->parameters()) p.set_requires_grad(false);
@@ -77,7 +80,8 @@ Mat FitModel::score(const Mat& Z, double sigma) {
     const Eigen::Index nb = std::min(kChunk, Z.rows() - i0);
     const Mat Zb = Z.middleRows(i0, nb);
     const torch::Tensor s = torch::full({nb}, sigma, torch::kFloat64);
-    const torch::Tensor ss = detail::scaled_score(net_, detail::to_tensor(Zb), s, detail::projectors(*manifold_, Zb), false);
+    const torch::Tensor ss =
+        detail::scaled_score(net_, detail::to_tensor(Zb), s, detail::projectors(*manifold_, Zb), false);
     out.middleRows(i0, nb) = to_mat(ss) / sigma;
   }
   return out;
@@ -99,10 +103,12 @@ EnergyCorrection energy_correction(const geometry::Manifold& M, dsm::Correction 
   }
   if (dev > 1e-8)
     throw InvalidArgument("the " + dsm::to_string(correction) + " correction of an energy is not an energy on " +
-                          M.spec() + ": K = 1/2 W_H - Ric# is not a constant multiple of P_T there, so K grad E is not a "
+                          M.spec() +
+                          ": K = 1/2 W_H - Ric# is not a constant multiple of P_T there, so K grad E is not a "
                           "gradient and no density exists; use --correction none");
   if (correction != dsm::Correction::extrinsic && em > 1e-8)
-    throw InvalidArgument("the " + dsm::to_string(correction) + " correction needs E_M as a gradient, unknown on " + M.spec());
+    throw InvalidArgument("the " + dsm::to_string(correction) + " correction needs E_M as a gradient, unknown on " +
+                          M.spec());
   ec.c = c;
   return ec;
 }
@@ -212,36 +218,42 @@ SampleResult mala_batched(const geometry::Manifold& M, const BatchedLogTarget& t
   std::vector<long long> accepted(static_cast<std::size_t>(n), 0);
   for (std::int64_t k = 0; k < steps; ++k) {
     // 1. per chain: the noise, the proposal, its reverse move and the terms of log alpha that need no model
-    parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t ci) {
-      const auto c = static_cast<Eigen::Index>(ci);
-      Vec xi(D);
-      for (int j = 0; j < D; ++j) xi[j] = sampling::fast_normal(rngs[ci]);
-      const sampling::MalaProposal p = sampling::mala_propose(M, Z.row(c).transpose(), B.row(c).transpose(), h, xi);
-      ok[ci] = p.ok;
-      if (p.ok) {
-        Y.row(c) = p.y.transpose();
-        W.row(c) = p.w.transpose();
-        partial[c] = p.log_ratio;
-      } else {
-        Y.row(c) = Z.row(c);  // evaluated with the batch, not used
-      }
-    }, /*grain=*/64);
+    parallel_for(
+        static_cast<std::size_t>(n), threads,
+        [&](std::size_t ci) {
+          const auto c = static_cast<Eigen::Index>(ci);
+          Vec xi(D);
+          for (int j = 0; j < D; ++j) xi[j] = sampling::fast_normal(rngs[ci]);
+          const sampling::MalaProposal p = sampling::mala_propose(M, Z.row(c).transpose(), B.row(c).transpose(), h, xi);
+          ok[ci] = p.ok;
+          if (p.ok) {
+            Y.row(c) = p.y.transpose();
+            W.row(c) = p.w.transpose();
+            partial[c] = p.log_ratio;
+          } else {
+            Y.row(c) = Z.row(c);  // evaluated with the batch, not used
+          }
+        },
+        /*grain=*/64);
     // 2. the model at every proposal, batched
     target(Y, logp1, B1);
     // 3. per chain: accept or reject
-    parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t ci) {
-      const auto c = static_cast<Eigen::Index>(ci);
-      if (!ok[ci]) return;
-      const double log_alpha =
-          logp1[c] - logp[c] - (W.row(c) - h * B1.row(c)).squaredNorm() / (4.0 * h) + partial[c];
-      if (!std::isfinite(log_alpha)) return;
-      if (log_alpha >= 0.0 || std::log(rngs[ci].uniform_open()) < log_alpha) {
-        Z.row(c) = Y.row(c);
-        B.row(c) = B1.row(c);
-        logp[c] = logp1[c];
-        ++accepted[ci];
-      }
-    }, /*grain=*/64);
+    parallel_for(
+        static_cast<std::size_t>(n), threads,
+        [&](std::size_t ci) {
+          const auto c = static_cast<Eigen::Index>(ci);
+          if (!ok[ci]) return;
+          const double log_alpha =
+              logp1[c] - logp[c] - (W.row(c) - h * B1.row(c)).squaredNorm() / (4.0 * h) + partial[c];
+          if (!std::isfinite(log_alpha)) return;
+          if (log_alpha >= 0.0 || std::log(rngs[ci].uniform_open()) < log_alpha) {
+            Z.row(c) = Y.row(c);
+            B.row(c) = B1.row(c);
+            logp[c] = logp1[c];
+            ++accepted[ci];
+          }
+        },
+        /*grain=*/64);
     if (on_step) on_step(k + 1);
   }
   if (!Z.allFinite()) throw NumericalError("mala: non-finite states (use a smaller step)");
@@ -249,7 +261,8 @@ SampleResult mala_batched(const geometry::Manifold& M, const BatchedLogTarget& t
   r.samples = Z;
   long long acc = 0;
   for (long long a : accepted) acc += a;
-  r.acceptance_rate = steps > 0 ? static_cast<double>(acc) / (static_cast<double>(n) * static_cast<double>(steps)) : 1.0;
+  r.acceptance_rate =
+      steps > 0 ? static_cast<double>(acc) / (static_cast<double>(n) * static_cast<double>(steps)) : 1.0;
   return r;
 }
 

@@ -18,7 +18,8 @@ std::string to_string(Parametrisation p) { return p == Parametrisation::vector ?
 void NoiseNetOptions::validate() const {
   const auto check = [](const char* what, std::int64_t v, std::int64_t hi) {
     if (v < 1 || v > hi)
-      throw InvalidArgument(std::string(what) + " must be in [1, " + std::to_string(hi) + "], got " + std::to_string(v));
+      throw InvalidArgument(std::string(what) + " must be in [1, " + std::to_string(hi) + "], got " +
+                            std::to_string(v));
   };
   check("dim", dim, 4096);
   check("--width", width, 4096);
@@ -31,7 +32,10 @@ void NoiseNetOptions::validate() const {
 }
 
 nlohmann::json NoiseNetOptions::to_json() const {
-  nlohmann::json j = {{"dim", dim}, {"width", width}, {"depth", depth}, {"frequencies", frequencies},
+  nlohmann::json j = {{"dim", dim},
+                      {"width", width},
+                      {"depth", depth},
+                      {"frequencies", frequencies},
                       {"parametrisation", to_string(parametrisation)}};
   // Written only when used, so a network without them has the description it had before they existed.
   if (fourier_features > 0) j["fourier_features"] = fourier_features, j["fourier_scale"] = fourier_scale;
@@ -83,7 +87,7 @@ NoiseNetImpl::NoiseNetImpl(const NoiseNetOptions& o) : options(o) {
 }
 
 torch::Tensor NoiseNetImpl::forward(const torch::Tensor& x, const torch::Tensor& sigma) {
-  const torch::Tensor u = torch::log(sigma).unsqueeze(1);  // B x 1
+  const torch::Tensor u = torch::log(sigma).unsqueeze(1);                                    // B x 1
   const torch::Tensor k = torch::pow(2.0, torch::arange(options.frequencies, x.options()));  // F
   const torch::Tensor phase = u * k.unsqueeze(0);
   torch::Tensor h;

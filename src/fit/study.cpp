@@ -8,9 +8,9 @@
 #include "rbsm/dist/kde.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/torus.hpp"
+#include "rbsm/numerics/constants.hpp"
 #include "rbsm/parallel.hpp"
 #include "rbsm/random.hpp"
-#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::fit {
 
@@ -91,10 +91,13 @@ Evaluation evaluate_fit(FitModel& model, const FitData& data, const EvaluationOp
     const dist::KernelDensity kde(model.manifold_ptr(), data.train, bw.kappa);
     e.has_kde = true;
     e.kde_kappa = bw.kappa;
-    e.kde_nll = {-kde.log_density(data.train, o.threads).mean(), bw.val_nll, -kde.log_density(data.test, o.threads).mean()};
+    e.kde_nll = {-kde.log_density(data.train, o.threads).mean(), bw.val_nll,
+                 -kde.log_density(data.test, o.threads).mean()};
   }
   for (double v : {e.nll.train, e.nll.val, e.nll.test})
-    if (!std::isfinite(v)) throw NumericalError("fit: a negative log-likelihood is not finite (the model's density vanishes at a data point)");
+    if (!std::isfinite(v))
+      throw NumericalError(
+          "fit: a negative log-likelihood is not finite (the model's density vanishes at a data point)");
   return e;
 }
 

@@ -1,4 +1,6 @@
 // Training a manifold score model with raw or RB targets (include/rbsm/fit/fit.hpp, docs/fit.md §3).
+#include "rbsm/nn/train.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -6,14 +8,14 @@
 
 #include "../nn/checkpoint_io.hpp"
 #include "detail.hpp"
+
 #include "rbsm/dsm/rb_estimator.hpp"
 #include "rbsm/dsm/targets.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/fit.hpp"
 #include "rbsm/nn/distributed.hpp"
-#include "rbsm/nn/train.hpp"
-#include "rbsm/random.hpp"
 #include "rbsm/nn/schedule.hpp"
+#include "rbsm/random.hpp"
 
 namespace rbsm::fit {
 
@@ -47,10 +49,21 @@ void FitOptions::validate() const {
 }
 
 nlohmann::json FitOptions::to_json() const {
-  return {{"manifold", manifold}, {"net", net.to_json()}, {"target", to_string(target)},
-          {"sigma_min", sigma_min}, {"sigma_max", sigma_max}, {"levels", levels}, {"steps", steps},
-          {"batch", batch}, {"lr", lr}, {"warmup", warmup}, {"ema_decay", ema_decay}, {"eval_every", eval_every},
-          {"patience", patience}, {"val_examples", val_examples}, {"checkpoint_every", checkpoint_every},
+  return {{"manifold", manifold},
+          {"net", net.to_json()},
+          {"target", to_string(target)},
+          {"sigma_min", sigma_min},
+          {"sigma_max", sigma_max},
+          {"levels", levels},
+          {"steps", steps},
+          {"batch", batch},
+          {"lr", lr},
+          {"warmup", warmup},
+          {"ema_decay", ema_decay},
+          {"eval_every", eval_every},
+          {"patience", patience},
+          {"val_examples", val_examples},
+          {"checkpoint_every", checkpoint_every},
           {"seed", seed}};
 }
 
@@ -225,8 +238,10 @@ TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, co
   std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold(o.manifold);
   const int D = M->ambient_dim();
   if (o.net.dim != D) throw InvalidArgument("fit: the network's input size is not the manifold's D");
-  if (train.rows() < 2 || train.cols() != D) throw InvalidArgument("fit: need at least 2 training points in R^" + std::to_string(D));
-  if (val.rows() < 1 || val.cols() != D) throw InvalidArgument("fit: need at least 1 validation point in R^" + std::to_string(D));
+  if (train.rows() < 2 || train.cols() != D)
+    throw InvalidArgument("fit: need at least 2 training points in R^" + std::to_string(D));
+  if (val.rows() < 1 || val.cols() != D)
+    throw InvalidArgument("fit: need at least 1 validation point in R^" + std::to_string(D));
 
   torch::manual_seed(o.seed);
   NoiseNet net(o.net), ema(o.net), best(o.net);
@@ -286,9 +301,11 @@ TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, co
     if (!root) return;
     nlohmann::json config = extra;
     config["fit"] = o.to_json();
-    config["state"] = {{"step", step}, {"best_val_loss", best_val}, {"best_step", r.best_step},
-                       {"since_best", since_best}, {"metrics", r.metrics}, {"evals", r.evals}};
-    nn::detail::write_archive(ckpt_file, kFitFormat, config, {{"model", &*net}, {"ema", &*ema}, {"best", &*best}}, &adam);
+    config["state"] = {
+        {"step", step},         {"best_val_loss", best_val}, {"best_step", r.best_step}, {"since_best", since_best},
+        {"metrics", r.metrics}, {"evals", r.evals}};
+    nn::detail::write_archive(ckpt_file, kFitFormat, config, {{"model", &*net}, {"ema", &*ema}, {"best", &*best}},
+                              &adam);
   };
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t step = r.start_step;

@@ -62,7 +62,8 @@ constexpr std::size_t kChunk = 64;
 /// when projected), the Householder frame of Sphere::tangent_frame, P_T = I - u u^T, P_N = u u^T, H = -d u,
 /// W_H = d P_T, Ric# = (d - 1) P_T, K = (1 - d/2) P_T, E_M = 0. DC: D at compile time (0: runtime).
 template <int DC>
-void sphere_rows(const Sphere& M, const double* X, std::size_t begin, std::size_t end, bool project, const LocalRows& o) {
+void sphere_rows(const Sphere& M, const double* X, std::size_t begin, std::size_t end, bool project,
+                 const LocalRows& o) {
   const int D = DC > 0 ? DC : M.ambient_dim(), d = D - 1;
   const std::size_t DD = static_cast<std::size_t>(D) * D;
   std::vector<double> V(kChunk * static_cast<std::size_t>(D));  // the unit vectors u of a chunk
@@ -82,7 +83,8 @@ void sphere_rows(const Sphere& M, const double* X, std::size_t begin, std::size_
       double n2 = 0;
       for (int a = 0; a < D; ++a) n2 += (x[a] / s) * (x[a] / s);
       const double n = std::sqrt(n2);
-      bad = bad || !finite || !(s > 0.0) || s * std::sqrt(static_cast<double>(D)) <= kFocalTolerance || s * n <= kFocalTolerance;
+      bad = bad || !finite || !(s > 0.0) || s * std::sqrt(static_cast<double>(D)) <= kFocalTolerance ||
+            s * n <= kFocalTolerance;
       if (project) {
         const double inv_n = 1.0 / n;
         for (int a = 0; a < D; ++a) v[a] = (x[a] / s) * inv_n;
@@ -167,8 +169,8 @@ void torus_rows(const TorusOfRevolution& M, const double* X, std::size_t begin, 
       const double c2 = x[0] * inv_rho, s2 = x[1] * inv_rho;
       const double q0 = x[0] - R * c2, q1 = x[1] - R * s2, q2 = x[2];
       const double dq = std::sqrt(q0 * q0 + q1 * q1 + q2 * q2);
-      bad = bad || !std::isfinite(x[0]) || !std::isfinite(x[1]) || !std::isfinite(x[2]) || !(rho > kFocalTolerance * R) ||
-            !(dq > kFocalTolerance * r);
+      bad = bad || !std::isfinite(x[0]) || !std::isfinite(x[1]) || !std::isfinite(x[2]) ||
+            !(rho > kFocalTolerance * R) || !(dq > kFocalTolerance * r);
       const double inv_dq = 1.0 / dq;
       C2[j] = c2, S2[j] = s2;
       C1[j] = (rho - R) * inv_dq, S1[j] = q2 * inv_dq, N2[j] = q2 * inv_dq;
@@ -340,8 +342,10 @@ void level_set_fixed(const LevelSetManifold& M, const double* zp, std::size_t i,
   const Eigen::Matrix<double, D, k> N = Q.template leftCols<k>();
   const std::size_t DD = static_cast<std::size_t>(D) * D;
   if (o.z) Eigen::Map<VD>(o.z + i * D) = Eigen::Map<const VD>(zp);
-  if (o.tangent) Eigen::Map<Eigen::Matrix<double, D, d, d == 1 ? Eigen::ColMajor : Eigen::RowMajor>>(o.tangent + i * D * d) = E;
-  if (o.normal) Eigen::Map<Eigen::Matrix<double, D, k, k == 1 ? Eigen::ColMajor : Eigen::RowMajor>>(o.normal + i * D * k) = N;
+  if (o.tangent)
+    Eigen::Map<Eigen::Matrix<double, D, d, d == 1 ? Eigen::ColMajor : Eigen::RowMajor>>(o.tangent + i * D * d) = E;
+  if (o.normal)
+    Eigen::Map<Eigen::Matrix<double, D, k, k == 1 ? Eigen::ColMajor : Eigen::RowMajor>>(o.normal + i * D * k) = N;
   if (o.P_T || o.P_N) {
     const MD PT = E * E.transpose();
     if (o.P_T) Eigen::Map<RowD>(o.P_T + i * DD) = PT;
@@ -409,9 +413,9 @@ void so3_project(const LevelSetManifold& M, const double* x, double* p) {
   out = M.project(Eigen::Map<const Vec>(x, 9));
 }
 
-/// Nearest point of the ellipsoid sum_i x_i^2 / a_i^2 = 1 (inv_a2 = 1 / a_i^2), written to p: p_i = x_i / (1 + s / a_i^2)
-/// with s the root in (-min a_i^2, inf) of g(s) = sum_i x_i^2 / (a_i^2 (1 + s / a_i^2)^2) - 1, convex and decreasing
-/// there (Newton, kept inside the interval by halving towards its left end). Used only where certified
+/// Nearest point of the ellipsoid sum_i x_i^2 / a_i^2 = 1 (inv_a2 = 1 / a_i^2), written to p: p_i = x_i / (1 + s /
+/// a_i^2) with s the root in (-min a_i^2, inf) of g(s) = sum_i x_i^2 / (a_i^2 (1 + s / a_i^2)^2) - 1, convex and
+/// decreasing there (Newton, kept inside the interval by halving towards its left end). Used only where certified
 /// (|x - p| < reach); elsewhere, and when Newton does not settle, LevelSetManifold::project decides.
 void ellipsoid_project(const LevelSetManifold& M, const Vec& inv_a2, const double* x, double* p) {
   const int D = static_cast<int>(inv_a2.size());
@@ -542,10 +546,12 @@ LocalGeometry local_geometry(const Manifold& M, const Vec& z) {
 void project_rows(const Manifold& M, const double* X, std::size_t begin, std::size_t end, double* Z) {
   LocalRows out;
   out.z = Z;
-  if (dynamic_cast<const Sphere*>(&M) || dynamic_cast<const TorusOfRevolution*>(&M) || dynamic_cast<const CliffordTorus*>(&M))
+  if (dynamic_cast<const Sphere*>(&M) || dynamic_cast<const TorusOfRevolution*>(&M) ||
+      dynamic_cast<const CliffordTorus*>(&M))
     return local_rows(M, X, begin, end, true, out);
   const int D = M.ambient_dim();
-  for (std::size_t i = begin; i < end; ++i) Eigen::Map<Vec>(Z + i * D, D) = M.project(Eigen::Map<const Vec>(X + i * D, D));
+  for (std::size_t i = begin; i < end; ++i)
+    Eigen::Map<Vec>(Z + i * D, D) = M.project(Eigen::Map<const Vec>(X + i * D, D));
 }
 
 void local_rows(const Manifold& M, const double* X, std::size_t begin, std::size_t end, bool project,

@@ -11,8 +11,7 @@ namespace rbsm::geometry {
 namespace {
 
 void check_semi_axes(const std::vector<double>& a) {
-  if (a.size() < 2)
-    throw InvalidArgument("ellipsoid needs at least 2 semi-axes, got " + std::to_string(a.size()));
+  if (a.size() < 2) throw InvalidArgument("ellipsoid needs at least 2 semi-axes, got " + std::to_string(a.size()));
   for (std::size_t i = 0; i < a.size(); ++i)
     if (!(a[i] > 0) || !std::isfinite(a[i])) {
       std::ostringstream s;
@@ -81,7 +80,9 @@ std::unique_ptr<LevelSetManifold> make_ellipsoid(const std::vector<double>& a) {
       if (rng.uniform() < a_min * u.cwiseQuotient(semi).norm()) return Vec(semi.cwiseProduct(u));
     }
   };
-  o.certify_beyond_reach = [F](const Vec& x, const Vec& p, const Mat& J) { return convex_outside_certificate(F, x, p, J); };
+  o.certify_beyond_reach = [F](const Vec& x, const Vec& p, const Mat& J) {
+    return convex_outside_certificate(F, x, p, J);
+  };
   return std::make_unique<LevelSetManifold>(F, o);
 }
 

@@ -117,8 +117,8 @@ Vec graph_geometric_drift(const Manifold& M, const Vec& y, double h) {
 
 Vec surface_geometric_drift(const Manifold& M, const Vec& z, double s) {
   if (M.dim() != 2 || M.ambient_dim() != 3)
-    throw InvalidArgument("surface_geometric_drift needs a surface in R^3, got " + M.spec() + " (d = " +
-                          std::to_string(M.dim()) + ", D = " + std::to_string(M.ambient_dim()) + ")");
+    throw InvalidArgument("surface_geometric_drift needs a surface in R^3, got " + M.spec() +
+                          " (d = " + std::to_string(M.dim()) + ", D = " + std::to_string(M.ambient_dim()) + ")");
   M.check_ambient(z, "point");
   const Vec n = M.normal_frame(z).col(0);
   const Mat E = M.tangent_frame(z);
@@ -136,7 +136,8 @@ Vec surface_geometric_drift(const Manifold& M, const Vec& z, double s) {
   auto estimate = [&](double step) {
     Vec g(4);
     for (int i = 0; i < 2; ++i) {
-      const Vec diff = (curvatures(M.project(z + step * E.col(i))) - curvatures(M.project(z - step * E.col(i)))) / (2 * step);
+      const Vec diff =
+          (curvatures(M.project(z + step * E.col(i))) - curvatures(M.project(z - step * E.col(i)))) / (2 * step);
       g(i) = diff(0);
       g(2 + i) = diff(1);
     }

@@ -86,7 +86,8 @@ Vec LevelSetManifold::gauss_newton(const Vec& x, Vec p) const {
     const Eigen::ColPivHouseholderQR<Mat> qr(j.J.transpose());
     if (qr.rank() < F_.k)
       throw GeometryError(spec() + ": the gradients of F are linearly dependent at " + format_point(p) +
-                          " while projecting " + format_point(x) + " (no unique nearest point, e.g. the centre of a sphere)");
+                          " while projecting " + format_point(x) +
+                          " (no unique nearest point, e.g. the centre of a sphere)");
     const Vec step = j.J.transpose() * (j.J * j.J.transpose()).ldlt().solve(j.F);
     p -= step;
     if (!p.allFinite()) break;

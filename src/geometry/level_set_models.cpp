@@ -10,7 +10,6 @@
 namespace rbsm::geometry {
 namespace {
 
-
 /// F(x) = (sqrt(x0^2 + x1^2) - R)^2 + x2^2 - r^2 (torus of revolution about the x2 axis).
 struct TorusFunction {
   double R, r;
@@ -48,7 +47,9 @@ std::unique_ptr<LevelSetManifold> level_set_sphere(int d) {
     for (int i = 0; i < D; ++i) g(i) = rng.normal();
     return Vec(g / g.norm());
   };
-  o.certify_beyond_reach = [F](const Vec& x, const Vec& p, const Mat& J) { return convex_outside_certificate(F, x, p, J); };
+  o.certify_beyond_reach = [F](const Vec& x, const Vec& p, const Mat& J) {
+    return convex_outside_certificate(F, x, p, J);
+  };
   return std::make_unique<LevelSetManifold>(F, o);
 }
 

@@ -9,7 +9,6 @@
 namespace rbsm::geometry {
 namespace {
 
-
 using Mat3 = Eigen::Matrix3d;
 Mat3 as_matrix(const Vec& x) { return Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(x.data()); }
 Vec as_vector(const Mat3& A) {
@@ -70,7 +69,8 @@ double so3_reach() { return std::sqrt(2.0); }
 
 Vec rotation_from_quaternion(double w, double x, double y, double z) {
   const double n = std::sqrt(w * w + x * x + y * y + z * z);
-  if (!(n > 0) || !std::isfinite(n)) throw InvalidArgument("rotation_from_quaternion: quaternion must be non-zero and finite");
+  if (!(n > 0) || !std::isfinite(n))
+    throw InvalidArgument("rotation_from_quaternion: quaternion must be non-zero and finite");
   w /= n, x /= n, y /= n, z /= n;
   Mat3 R;
   R << 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),  //

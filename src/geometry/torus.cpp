@@ -61,8 +61,8 @@ Vec CliffordTorus::project(const Vec& x) const {
   // radius r_i, so each pair is projected onto its circle independently.
   const double n1 = x.head<2>().norm(), n2 = x.tail<2>().norm();
   if (n1 <= kFocalTolerance * r1_ || n2 <= kFocalTolerance * r2_)
-    throw GeometryError(std::string("point has (x") + (n1 <= kFocalTolerance * r1_ ? "1, x2" : "3, x4") +
-                        ") = 0 on " + spec() + ": no unique nearest point");
+    throw GeometryError(std::string("point has (x") + (n1 <= kFocalTolerance * r1_ ? "1, x2" : "3, x4") + ") = 0 on " +
+                        spec() + ": no unique nearest point");
   Vec z(4);
   z << r1_ * x.head<2>() / n1, r2_ * x.tail<2>() / n2;
   return z;
@@ -139,17 +139,13 @@ Vec TorusOfRevolution::point(double a1, double a2) const {
   return p;
 }
 
-double TorusOfRevolution::log_area_element(double a1, double) const {
-  return std::log(r_ * (R_ + r_ * std::cos(a1)));
-}
+double TorusOfRevolution::log_area_element(double a1, double) const { return std::log(r_ * (R_ + r_ * std::cos(a1))); }
 
 Mat TorusOfRevolution::coordinate_tangents(double a1, double a2) const {
   const double c1 = std::cos(a1), s1 = std::sin(a1), c2 = std::cos(a2), s2 = std::sin(a2);
   const double rho = R_ + r_ * c1;
   Mat T(3, 2);
-  T << -r_ * s1 * c2, -rho * s2,
-       -r_ * s1 * s2, rho * c2,
-       r_ * c1, 0.0;
+  T << -r_ * s1 * c2, -rho * s2, -r_ * s1 * s2, rho * c2, r_ * c1, 0.0;
   return T;
 }
 
@@ -236,8 +232,6 @@ Vec TorusOfRevolution::sample_uniform(Rng& rng) const {
 double TorusOfRevolution::reach() const { return std::min(r_, R_ - r_); }
 double TorusOfRevolution::volume() const { return 4 * kPi * kPi * R_ * r_; }
 
-const AngularChart* angular_chart(const Manifold& manifold) {
-  return dynamic_cast<const AngularChart*>(&manifold);
-}
+const AngularChart* angular_chart(const Manifold& manifold) { return dynamic_cast<const AngularChart*>(&manifold); }
 
 }  // namespace rbsm::geometry

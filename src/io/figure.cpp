@@ -75,11 +75,16 @@ nlohmann::json Figure::to_json() const {
   j["cols"] = cols;
   j["panels"] = nlohmann::json::array();
   for (const auto& p : panels) {
-    nlohmann::json jp{{"title", p.title}, {"xlabel", p.xlabel}, {"ylabel", p.ylabel}, {"logx", p.logx},
-                      {"logy", p.logy}, {"series", nlohmann::json::array()}};
+    nlohmann::json jp{{"title", p.title}, {"xlabel", p.xlabel}, {"ylabel", p.ylabel},
+                      {"logx", p.logx},   {"logy", p.logy},     {"series", nlohmann::json::array()}};
     for (const auto& s : p.series)
-      jp["series"].push_back({{"label", s.label}, {"x", s.x}, {"y", s.y}, {"yerr", s.yerr},
-                              {"style", s.style}, {"color", s.color}, {"z", s.z}});
+      jp["series"].push_back({{"label", s.label},
+                              {"x", s.x},
+                              {"y", s.y},
+                              {"yerr", s.yerr},
+                              {"style", s.style},
+                              {"color", s.color},
+                              {"z", s.z}});
     j["panels"].push_back(jp);
   }
   return j;
@@ -91,7 +96,8 @@ void Figure::save(const std::filesystem::path& png) const {
   atomic_write(spec, to_json().dump(1));
   atomic_write_with(png, [&](const std::filesystem::path& tmp) {
     if (run_renderer({"/usr/bin/python3", plot_script().string(), spec.string(), tmp.string()}) != 0)
-      throw IoError("rendering " + png.string() + " failed (needs /usr/bin/python3 with matplotlib: run scripts/setup.sh)");
+      throw IoError("rendering " + png.string() +
+                    " failed (needs /usr/bin/python3 with matplotlib: run scripts/setup.sh)");
   });
 }
 

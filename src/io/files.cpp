@@ -12,9 +12,7 @@
 
 namespace rbsm::io {
 namespace {
-fs::path temp_path(const fs::path& path) {
-  return fs::path(path.string() + ".tmp." + std::to_string(::getpid()));
-}
+fs::path temp_path(const fs::path& path) { return fs::path(path.string() + ".tmp." + std::to_string(::getpid())); }
 }  // namespace
 
 void atomic_write(const fs::path& path, std::string_view bytes) {

@@ -13,7 +13,8 @@
 
 namespace rbsm::io {
 
-void write_png_gray(const std::filesystem::path& path, int width, int height, const std::vector<unsigned char>& pixels) {
+void write_png_gray(const std::filesystem::path& path, int width, int height,
+                    const std::vector<unsigned char>& pixels) {
   if (width <= 0 || height <= 0 || pixels.size() != static_cast<std::size_t>(width) * height)
     throw InvalidArgument("write_png_gray: " + std::to_string(pixels.size()) + " pixels for a " +
                           std::to_string(width) + "x" + std::to_string(height) + " image");

@@ -7,8 +7,12 @@
 namespace rbsm::io {
 
 Progress::Progress(std::string label, std::size_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled), tty_(::isatty(2) != 0),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(enabled),
+      tty_(::isatty(2) != 0),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 Progress::~Progress() {
   if (!finished_) finish(status_);
@@ -49,11 +53,11 @@ void Progress::draw(bool final_line) {
   const int pct = total_ ? static_cast<int>(100.0 * done_ / total_) : 100;
   char line[512];
   if (final_line)
-    std::snprintf(line, sizeof line, "[%s] done %zu/%zu in %.1fs  %.3g it/s  %s", label_.c_str(), done_, total_,
-                  t, rate, status_.c_str());
+    std::snprintf(line, sizeof line, "[%s] done %zu/%zu in %.1fs  %.3g it/s  %s", label_.c_str(), done_, total_, t,
+                  rate, status_.c_str());
   else
-    std::snprintf(line, sizeof line, "[%s] %3d%% %zu/%zu  %.3g it/s  ETA %.1fs  %s", label_.c_str(), pct, done_,
-                  total_, rate, eta, status_.c_str());
+    std::snprintf(line, sizeof line, "[%s] %3d%% %zu/%zu  %.3g it/s  ETA %.1fs  %s", label_.c_str(), pct, done_, total_,
+                  rate, eta, status_.c_str());
   if (tty_)
     std::fprintf(stderr, "\r\033[K%s%s", line, final_line ? "\n" : "");
   else

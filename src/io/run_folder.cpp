@@ -327,8 +327,7 @@ void record_run_status(const std::string& state, const std::string& reason) {
       if (state == "complete") {
         fs::remove(fs::path(d) / "status.json", ec);
       } else {
-        atomic_write(fs::path(d) / "status.json",
-                     nlohmann::json{{"state", state}, {"reason", reason}}.dump(2) + "\n");
+        atomic_write(fs::path(d) / "status.json", nlohmann::json{{"state", state}, {"reason", reason}}.dump(2) + "\n");
       }
     } catch (...) {
       // reporting the original error matters more

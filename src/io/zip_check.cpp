@@ -91,13 +91,15 @@ std::int64_t verify_zip_checksums(const std::filesystem::path& file, const std::
   std::uint64_t pos = 0;
   std::int64_t checked = 0;
   for (std::uint64_t e = 0; e < entries; ++e) {
-    if (pos + 46 > cd.size() || le(&cd[pos], 4) != 0x02014b50) r.corrupt("bad central directory entry " + std::to_string(e));
+    if (pos + 46 > cd.size() || le(&cd[pos], 4) != 0x02014b50)
+      r.corrupt("bad central directory entry " + std::to_string(e));
     const unsigned char* h = &cd[pos];
     const std::uint64_t method = le(h + 10, 2), crc = le(h + 16, 4);
     std::uint64_t comp = le(h + 20, 4), uncomp = le(h + 24, 4);
     const std::uint64_t name_len = le(h + 28, 2), extra_len = le(h + 30, 2), comment_len = le(h + 32, 2);
     std::uint64_t local = le(h + 42, 4);
-    if (pos + 46 + name_len + extra_len + comment_len > cd.size()) r.corrupt("bad central directory entry " + std::to_string(e));
+    if (pos + 46 + name_len + extra_len + comment_len > cd.size())
+      r.corrupt("bad central directory entry " + std::to_string(e));
     const std::string name(reinterpret_cast<const char*>(h + 46), name_len);
     // zip64 extra field (id 1): the 64-bit values of those that are 0xFFFFFFFF, in this order
     for (std::uint64_t x = 0; x + 4 <= extra_len;) {

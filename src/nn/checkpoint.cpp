@@ -3,6 +3,7 @@
 #include <string>
 
 #include "checkpoint_io.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/checkpoint_header.hpp"
 #include "rbsm/io/files.hpp"
@@ -31,8 +32,8 @@ OpenedCheckpoint open_checkpoint(const fs::path& file, const std::string& format
   try {
     load_verified(ckpt.archive, file, "checkpoint");
   } catch (const c10::Error& e) {
-    throw IoError("checkpoint " + file.string() + " is truncated or corrupt (" + first_line(e.what_without_backtrace()) +
-                  ")");
+    throw IoError("checkpoint " + file.string() + " is truncated or corrupt (" +
+                  first_line(e.what_without_backtrace()) + ")");
   }
   // LibTorch reads the format tag and the config text; io::check_checkpoint_format and
   // io::parse_checkpoint_config (torch-free, fuzzed: fuzz/fuzz_checkpoint_header.cpp) do the rest.

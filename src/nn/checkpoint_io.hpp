@@ -17,8 +17,7 @@ namespace rbsm::nn::detail {
 /// a tensor would load): every reader of an archive goes through here. Load errors are LibTorch's
 /// c10::Error (the caller names the file and its kind); a checksum mismatch is io::verify_zip_checksums'
 /// IoError naming `what` and the file.
-void load_verified(torch::serialize::InputArchive& archive, const std::filesystem::path& file,
-                   const std::string& what);
+void load_verified(torch::serialize::InputArchive& archive, const std::filesystem::path& file, const std::string& what);
 
 /// An opened checkpoint: the archive and its parsed config. Throws IoError (one line) for a missing,
 /// truncated or corrupt file, or one whose format tag is not `format` ("is not an rbsm <kind> checkpoint").
@@ -27,8 +26,7 @@ struct OpenedCheckpoint {
   torch::serialize::InputArchive archive;
   nlohmann::json config;
 };
-OpenedCheckpoint open_checkpoint(const std::filesystem::path& file, const std::string& format,
-                                 const std::string& kind);
+OpenedCheckpoint open_checkpoint(const std::filesystem::path& file, const std::string& format, const std::string& kind);
 
 /// Copies the tensors stored under `key` into `module`'s parameters and buffers; throws IoError naming
 /// the first missing tensor or shape mismatch ("another architecture").

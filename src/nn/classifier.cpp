@@ -6,11 +6,12 @@
 #include <numeric>
 
 #include "checkpoint_io.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
-#include "rbsm/random.hpp"
 #include "rbsm/nn/schedule.hpp"
 #include "rbsm/numerics/constants.hpp"
+#include "rbsm/random.hpp"
 
 namespace rbsm::nn {
 
@@ -34,8 +35,11 @@ void ClassifierOptions::validate() const {
 }
 
 nlohmann::json ClassifierOptions::to_json() const {
-  return {{"image_size", image_size()}, {"channels", channels()}, {"feature_dim", feature_dim()},
-          {"dropout", dropout()},       {"num_classes", num_classes()}};
+  return {{"image_size", image_size()},
+          {"channels", channels()},
+          {"feature_dim", feature_dim()},
+          {"dropout", dropout()},
+          {"num_classes", num_classes()}};
 }
 
 ClassifierOptions ClassifierOptions::from_json(const nlohmann::json& j) {
@@ -98,9 +102,15 @@ void ClassifierTrainOptions::validate() const {
 }
 
 nlohmann::json ClassifierTrainOptions::to_json() const {
-  return {{"epochs", epochs()},         {"batch_size", batch_size()},     {"lr", lr()},
-          {"weight_decay", weight_decay()}, {"warmup", warmup()},         {"max_shift", max_shift()},
-          {"max_rotation", max_rotation()}, {"max_scale", max_scale()},   {"seed", seed()}};
+  return {{"epochs", epochs()},
+          {"batch_size", batch_size()},
+          {"lr", lr()},
+          {"weight_decay", weight_decay()},
+          {"warmup", warmup()},
+          {"max_shift", max_shift()},
+          {"max_rotation", max_rotation()},
+          {"max_scale", max_scale()},
+          {"seed", seed()}};
 }
 
 double classifier_learning_rate(const ClassifierTrainOptions& o, std::int64_t step, std::int64_t total) {

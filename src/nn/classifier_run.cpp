@@ -14,14 +14,20 @@
 namespace rbsm::nn {
 
 nlohmann::json ClassifierRunResult::to_json() const {
-  return {{"test_accuracy", test_accuracy}, {"train_seconds", train_seconds}, {"steps", steps},
+  return {{"test_accuracy", test_accuracy},
+          {"train_seconds", train_seconds},
+          {"steps", steps},
           {"steps_per_second", train_seconds > 0 ? steps / train_seconds : 0.0},
-          {"stopped", stopped}, {"n_train", n_train}, {"n_test", n_test}, {"checkpoint", checkpoint.string()}};
+          {"stopped", stopped},
+          {"n_train", n_train},
+          {"n_test", n_test},
+          {"checkpoint", checkpoint.string()}};
 }
 
 ClassifierRunResult train_classifier_run(const std::string& data, const std::filesystem::path& out,
                                          const ClassifierOptions& net_options, const ClassifierTrainOptions& train,
-                                         torch::Device device, bool progress, const std::function<bool()>& should_stop) {
+                                         torch::Device device, bool progress,
+                                         const std::function<bool()>& should_stop) {
   net_options.validate();
   train.validate();
   const data::ImageSet train_set = data::load_dataset(data, true);
@@ -30,12 +36,14 @@ ClassifierRunResult train_classifier_run(const std::string& data, const std::fil
     throw InvalidArgument("data set " + data + " has " + std::to_string(train_set.height) + "x" +
                           std::to_string(train_set.width) + " images, the classifier expects " +
                           std::to_string(net_options.image_size()) + "x" + std::to_string(net_options.image_size()));
-  const nlohmann::json config = {{"command", "train-classifier"}, {"data", data},
-                                 {"classifier", net_options.to_json()}, {"train", train.to_json()},
+  const nlohmann::json config = {{"command", "train-classifier"},
+                                 {"data", data},
+                                 {"classifier", net_options.to_json()},
+                                 {"train", train.to_json()},
                                  {"device", device.str()}};
   io::RunFolder run(out, config, io::RunFolder::Placement::in_place);  // an interrupted training keeps its classifier
-  run.log("train-classifier: " + std::to_string(train_set.size()) + " training and " +
-              std::to_string(test_set.size()) + " test images from " + data,
+  run.log("train-classifier: " + std::to_string(train_set.size()) + " training and " + std::to_string(test_set.size()) +
+              " test images from " + data,
           !progress);
 
   Classifier model(net_options);
@@ -109,8 +117,8 @@ LoadedClassifier load_or_train_classifier(const std::filesystem::path& run, torc
     throw InvalidArgument("--classifier " + run.string() + " is a file, not a classifier run folder or .pt file");
   if (progress)
     std::fprintf(stderr, "rbsm: no classifier in %s; training one on MNIST first (default options)\n", run.c_str());
-  auto result = train_classifier_run("mnist", run, ClassifierOptions(), ClassifierTrainOptions(), device, progress,
-                                     should_stop);
+  auto result =
+      train_classifier_run("mnist", run, ClassifierOptions(), ClassifierTrainOptions(), device, progress, should_stop);
   if (result.stopped) throw Error("classifier training was interrupted; its checkpoint is in " + run.string());
   return std::move(result.classifier);
 }

@@ -65,14 +65,12 @@ int env_int(const char* name, const std::string& value, long lo, long hi) {
   errno = 0;
   const long v = std::strtol(value.c_str(), &end, 10);
   if (value.empty() || *end != '\0' || errno != 0 || v < lo || v > hi)
-    throw InvalidArgument(std::string(name) + "='" + value + "': expected an integer in [" + std::to_string(lo) +
-                          ", " + std::to_string(hi) + "]");
+    throw InvalidArgument(std::string(name) + "='" + value + "': expected an integer in [" + std::to_string(lo) + ", " +
+                          std::to_string(hi) + "]");
   return static_cast<int>(v);
 }
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
+bool is_loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
 
 void check_resolves(const std::string& host) {
   addrinfo hints{};
@@ -97,8 +95,8 @@ void check_backend(const std::string& backend) {
 void DistributedOptions::validate() const {
   if (world_size < 1) throw InvalidArgument("WORLD_SIZE " + std::to_string(world_size) + ": expected >= 1");
   if (rank < 0 || rank >= world_size)
-    throw InvalidArgument("RANK " + std::to_string(rank) + ": expected a rank in [0, WORLD_SIZE = " +
-                          std::to_string(world_size) + ")");
+    throw InvalidArgument("RANK " + std::to_string(rank) +
+                          ": expected a rank in [0, WORLD_SIZE = " + std::to_string(world_size) + ")");
   if (master_port < 1 || master_port > 65535)
     throw InvalidArgument("MASTER_PORT " + std::to_string(master_port) + ": expected a port in [1, 65535]");
   if (!(timeout_seconds > 0) || timeout_seconds > 1e6)
@@ -114,8 +112,9 @@ std::optional<DistributedOptions> DistributedOptions::from_environment() {
   o.world_size = env_int("WORLD_SIZE", *ws, 1, 1 << 20);
   const auto need = [&](const char* name) {
     const auto v = env(name);
-    if (!v) throw InvalidArgument(std::string("WORLD_SIZE is set but ") + name + " is not (the launch contract is " +
-                                  "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
+    if (!v)
+      throw InvalidArgument(std::string("WORLD_SIZE is set but ") + name + " is not (the launch contract is " +
+                            "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
     return *v;
   };
   o.rank = env_int("RANK", need("RANK"), 0, o.world_size - 1);
@@ -125,8 +124,8 @@ std::optional<DistributedOptions> DistributedOptions::from_environment() {
     o.master_port = env_int("MASTER_PORT", need("MASTER_PORT"), 1, 65535);
   }
   // The store is served by the launcher: ours, or torchrun's agent (TORCHELASTIC_USE_AGENT_STORE).
-  o.store_hosted = env("RBSM_STORE_HOSTED").value_or("0") == "1" ||
-                   env("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+  o.store_hosted =
+      env("RBSM_STORE_HOSTED").value_or("0") == "1" || env("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
   o.profile = env("RBSM_DIST_PROFILE").value_or("0") == "1";
   return o;
 }
@@ -218,9 +217,11 @@ World World::join(const DistributedOptions& o, const std::string& fingerprint) {
       } catch (const std::exception&) {
         std::string missing;
         for (int r = 1; r < o.world_size; ++r)
-          if (!rbsm_store->check({"world/" + std::to_string(r)})) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+          if (!rbsm_store->check({"world/" + std::to_string(r)}))
+            missing += (missing.empty() ? "" : ", ") + std::to_string(r);
         throw DistributedError("rendezvous on " + where + ": rank(s) " + missing + " of WORLD_SIZE " +
-                               std::to_string(o.world_size) + " did not join within " + seconds_text(o.timeout_seconds));
+                               std::to_string(o.world_size) + " did not join within " +
+                               seconds_text(o.timeout_seconds));
       }
       for (int r = 1; r < o.world_size; ++r) check(r);
     } else {
@@ -332,7 +333,8 @@ void World::all_reduce_sum(const std::vector<at::Tensor>& tensors, std::vector<d
       off += n;
     }
     if (b == 0)
-      for (std::size_t k = 0; k < scalars.size(); ++k) scalars[k] = flat[0][off + static_cast<std::int64_t>(k)].item<double>();
+      for (std::size_t k = 0; k < scalars.size(); ++k)
+        scalars[k] = flat[0][off + static_cast<std::int64_t>(k)].item<double>();
   }
 }
 
@@ -415,7 +417,8 @@ std::vector<std::string> own_command_line_for_workers() {
 LaunchResult launch_local_workers(const std::vector<std::string>& argv_in, const LaunchOptions& o,
                                   const std::function<bool()>& interrupted) {
   if (argv_in.empty()) throw InvalidArgument("launch_local_workers: empty command");
-  if (o.nproc < 1 || o.nproc > 1024) throw InvalidArgument("--nproc " + std::to_string(o.nproc) + ": expected [1, 1024]");
+  if (o.nproc < 1 || o.nproc > 1024)
+    throw InvalidArgument("--nproc " + std::to_string(o.nproc) + ": expected [1, 1024]");
   if (env("WORLD_SIZE"))
     throw InvalidArgument("--nproc " + std::to_string(o.nproc) + " with WORLD_SIZE set in the environment: the " +
                           "workers are launched already (drop --nproc, or unset WORLD_SIZE)");
@@ -441,8 +444,8 @@ LaunchResult launch_local_workers(const std::vector<std::string>& argv_in, const
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
 
-  const std::vector<std::string> ours{"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
-                                      "MASTER_PORT", "RBSM_STORE_HOSTED"};
+  const std::vector<std::string> ours{"RANK",        "WORLD_SIZE",  "LOCAL_RANK",       "LOCAL_WORLD_SIZE",
+                                      "MASTER_ADDR", "MASTER_PORT", "RBSM_STORE_HOSTED"};
   std::vector<std::string> base;
   bool glog_set = false;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -485,7 +488,7 @@ LaunchResult launch_local_workers(const std::vector<std::string>& argv_in, const
       kill_all(SIGKILL);
       throw IoError(std::string("--nproc: fork: ") + std::strerror(errno));
     }
-    if (pid == 0) {  // the worker: only async-signal-safe calls until execve
+    if (pid == 0) {     // the worker: only async-signal-safe calls until execve
       ::setpgid(0, 0);  // the terminal's Ctrl-C reaches the launcher, which forwards it once
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != parent) ::_exit(125);

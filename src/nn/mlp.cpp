@@ -6,11 +6,12 @@
 #include <vector>
 
 #include "checkpoint_io.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/nn/schedule.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/sampling/drifts.hpp"
-#include "rbsm/nn/schedule.hpp"
 
 namespace rbsm::nn {
 
@@ -148,17 +149,16 @@ std::function<Vec(const Vec&)> load_mlp_field(const std::filesystem::path& file,
 }
 
 void register_model_drifts() {
-  sampling::register_drift_family(
-      "model", [](const std::string& path, const dist::Density& q, double sigma, dsm::Correction c,
-                  const sampling::DriftOptions& options) {
-        const auto field = load_mlp_field(path, q.manifold());
-        const std::string suffix = c == dsm::Correction::none ? "" : "+" + dsm::to_string(c);
-        return sampling::field_drift("model:" + path + suffix, q.manifold(), field, c, sigma, options);
-      });
+  sampling::register_drift_family("model", [](const std::string& path, const dist::Density& q, double sigma,
+                                              dsm::Correction c, const sampling::DriftOptions& options) {
+    const auto field = load_mlp_field(path, q.manifold());
+    const std::string suffix = c == dsm::Correction::none ? "" : "+" + dsm::to_string(c);
+    return sampling::field_drift("model:" + path + suffix, q.manifold(), field, c, sigma, options);
+  });
 }
 
-MLP fit_tangent_regression(const Mat& Y, const Mat& T, const geometry::Manifold& manifold,
-                           const RegressionOptions& opt, double* final_loss) {
+MLP fit_tangent_regression(const Mat& Y, const Mat& T, const geometry::Manifold& manifold, const RegressionOptions& opt,
+                           double* final_loss) {
   const std::int64_t n = Y.rows(), D = Y.cols();
   if (n < 1 || T.rows() != n || T.cols() != D || D != manifold.ambient_dim())
     throw InvalidArgument("fit_tangent_regression: Y and T must both be n x D with D = " +
@@ -231,7 +231,8 @@ MLP fit_tangent_regression(const Mat& Y, const Mat& T, const geometry::Manifold&
     loss.backward();
     adam.step();
     const double l = loss.item<double>();
-    if (!std::isfinite(l)) throw NumericalError("fit_tangent_regression: the loss diverged at step " + std::to_string(step));
+    if (!std::isfinite(l))
+      throw NumericalError("fit_tangent_regression: the loss diverged at step " + std::to_string(step));
     if (step >= opt.steps - std::max<std::int64_t>(1, opt.steps / 10)) tail += l, ++tail_n;
   }
   if (final_loss) *final_loss = tail / std::max<std::int64_t>(tail_n, 1);

@@ -65,7 +65,8 @@ SampleQuality evaluate_samples(const torch::Tensor& images01, Classifier& classi
     std::vector<int> pick(m);
     for (std::int64_t i = 0; i < m; ++i) pick[i] = static_cast<int>(i * reference->size() / m);
     const auto ref_x = images_to_tensor(reference->subset(pick));
-    q.reference_frechet_distance = data::frechet_distance(to_eigen(classifier_features(classifier, ref_x, device)), held_f);
+    q.reference_frechet_distance =
+        data::frechet_distance(to_eigen(classifier_features(classifier, ref_x, device)), held_f);
   }
   return q;
 }

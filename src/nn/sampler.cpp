@@ -8,6 +8,7 @@
 #include <torch/serialize.h>
 
 #include "checkpoint_io.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/image.hpp"
@@ -25,16 +26,20 @@ SamplerKind parse_sampler(const std::string& name) {
 
 std::string sampler_name(SamplerKind kind) {
   switch (kind) {
-    case SamplerKind::EulerMaruyama: return "em";
-    case SamplerKind::PredictorCorrector: return "pc";
-    case SamplerKind::ProbabilityFlow: return "ode";
+    case SamplerKind::EulerMaruyama:
+      return "em";
+    case SamplerKind::PredictorCorrector:
+      return "pc";
+    case SamplerKind::ProbabilityFlow:
+      return "ode";
   }
   return "?";
 }
 
 void SamplerOptions::validate() const {
   if (steps() < 1) throw InvalidArgument("sampler: steps = " + std::to_string(steps()) + " (expected >= 1)");
-  if (!(eps() > 0 && eps() < 1)) throw InvalidArgument("sampler: eps = " + std::to_string(eps()) + " (expected (0, 1))");
+  if (!(eps() > 0 && eps() < 1))
+    throw InvalidArgument("sampler: eps = " + std::to_string(eps()) + " (expected (0, 1))");
   if (!(snr() > 0 && std::isfinite(snr())))
     throw InvalidArgument("sampler: snr = " + std::to_string(snr()) + " (expected > 0)");
   if (corrector_steps() < 0)
@@ -162,7 +167,8 @@ at::Tensor sample_images(const LoadedScoreModel& model, std::int64_t n, const Sa
 namespace {
 constexpr const char* kTrajectoryFormat = "rbsm-trajectory-v1";
 at::Tensor vec(const std::vector<double>& v) {
-  return torch::tensor(v.empty() ? std::vector<double>{} : v, torch::kFloat64).reshape({static_cast<int64_t>(v.size())});
+  return torch::tensor(v.empty() ? std::vector<double>{} : v, torch::kFloat64)
+      .reshape({static_cast<int64_t>(v.size())});
 }
 std::vector<double> unvec(const at::Tensor& t) {
   auto c = t.to(torch::kFloat64).contiguous();
@@ -187,7 +193,8 @@ void write_sample_grid(const fs::path& png, const at::Tensor& images01, int cols
   const int n = static_cast<int>(c.size(0)), h = static_cast<int>(c.size(2)), w = static_cast<int>(c.size(3));
   std::vector<Eigen::VectorXf> images;
   for (int i = 0; i < n; ++i)
-    images.push_back(Eigen::Map<const Eigen::VectorXf>(c.data_ptr<float>() + static_cast<std::ptrdiff_t>(i) * h * w, h * w));
+    images.push_back(
+        Eigen::Map<const Eigen::VectorXf>(c.data_ptr<float>() + static_cast<std::ptrdiff_t>(i) * h * w, h * w));
   io::write_image_grid(png, images, h, w, cols, 0.0f, 1.0f, scale);
 }
 

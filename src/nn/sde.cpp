@@ -33,8 +33,8 @@ at::Tensor VPSDE::perturb(const at::Tensor& x0, const at::Tensor& t, const at::T
 
 void VPSDE::validate() const {
   if (!(std::isfinite(beta_min) && std::isfinite(beta_max) && beta_min > 0 && beta_max >= beta_min))
-    throw InvalidArgument("VP-SDE: beta_min = " + std::to_string(beta_min) + ", beta_max = " +
-                          std::to_string(beta_max) + " (expected 0 < beta_min <= beta_max, finite)");
+    throw InvalidArgument("VP-SDE: beta_min = " + std::to_string(beta_min) +
+                          ", beta_max = " + std::to_string(beta_max) + " (expected 0 < beta_min <= beta_max, finite)");
 }
 
 at::Tensor broadcast_to_batch(const at::Tensor& per_sample, const at::Tensor& x) {

@@ -8,8 +8,8 @@
 #include <torch/torch.h>
 
 #include "rbsm/error.hpp"
-#include "rbsm/nn/unet.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/nn/unet.hpp"
 
 namespace rbsm::nn {
 
@@ -27,8 +27,9 @@ void export_unet_torchscript(const LoadedScoreModel& model, const std::filesyste
   std::shared_ptr<torch::jit::Graph> graph;
   {
     torch::jit::Stack inputs{x, t};
-    auto traced = torch::jit::tracer::trace(inputs, fn, [](const torch::autograd::Variable&) { return std::string(); },
-                                            /*strict=*/true, /*force_outplace=*/false);
+    auto traced = torch::jit::tracer::trace(
+        inputs, fn, [](const torch::autograd::Variable&) { return std::string(); },
+        /*strict=*/true, /*force_outplace=*/false);
     graph = traced.first->graph;
   }
   // A module whose forward is the traced graph (with the module itself as first input, unused: the

@@ -8,12 +8,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "checkpoint_io.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/table.hpp"
 #include "rbsm/nn/checkpoint.hpp"
-#include "rbsm/random.hpp"
 #include "rbsm/nn/schedule.hpp"
+#include "rbsm/random.hpp"
 
 namespace rbsm::nn {
 namespace fs = std::filesystem;
@@ -26,18 +27,25 @@ void TrainOptions::validate() const {
   if (!(lr() > 0 && std::isfinite(lr()))) bad("--lr " + std::to_string(lr()) + ": expected a positive learning rate");
   if (warmup() < 0) bad("warmup " + std::to_string(warmup()) + ": expected >= 0");
   if (!(grad_clip() >= 0)) bad("grad_clip " + std::to_string(grad_clip()) + ": expected >= 0");
-  if (!(ema_decay() >= 0 && ema_decay() < 1)) bad("--ema " + std::to_string(ema_decay()) + ": expected a decay in [0, 1)");
-  if (checkpoint_every() < 1)
-    bad("--checkpoint-every " + std::to_string(checkpoint_every()) + ": expected >= 1");
+  if (!(ema_decay() >= 0 && ema_decay() < 1))
+    bad("--ema " + std::to_string(ema_decay()) + ": expected a decay in [0, 1)");
+  if (checkpoint_every() < 1) bad("--checkpoint-every " + std::to_string(checkpoint_every()) + ": expected >= 1");
   if (log_every() < 1) bad("log_every " + std::to_string(log_every()) + ": expected >= 1");
   if (!(t_min() > 0 && t_min() < 1)) bad("t_min " + std::to_string(t_min()) + ": expected (0, 1)");
 }
 
 nlohmann::json TrainOptions::to_json() const {
-  return {{"steps", steps()},         {"batch_size", batch_size()},   {"lr", lr()},
-          {"warmup", warmup()},       {"grad_clip", grad_clip()},     {"ema_decay", ema_decay()},
-          {"checkpoint_every", checkpoint_every()}, {"log_every", log_every()}, {"t_min", t_min()},
-          {"seed", seed()},           {"data", data()}};
+  return {{"steps", steps()},
+          {"batch_size", batch_size()},
+          {"lr", lr()},
+          {"warmup", warmup()},
+          {"grad_clip", grad_clip()},
+          {"ema_decay", ema_decay()},
+          {"checkpoint_every", checkpoint_every()},
+          {"log_every", log_every()},
+          {"t_min", t_min()},
+          {"seed", seed()},
+          {"data", data()}};
 }
 
 TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
@@ -64,9 +72,7 @@ double learning_rate_at(const TrainOptions& options, std::int64_t step) {
   return options.lr() * warmup_factor(step, options.warmup());
 }
 
-double ema_decay_at(const TrainOptions& options, std::int64_t step) {
-  return ema_decay(options.ema_decay(), step);
-}
+double ema_decay_at(const TrainOptions& options, std::int64_t step) { return ema_decay(options.ema_decay(), step); }
 
 // ------------------------------------------------------------------ data order and noise: pure in (seed, step)
 namespace {
@@ -111,7 +117,8 @@ std::vector<std::vector<double>> read_metrics(const fs::path& file, std::int64_t
   std::vector<std::vector<double>> rows;
   if (!fs::exists(file)) return rows;
   for (auto& row : io::read_csv_numbers(file))
-    if (row.size() == kMetricColumns.size() && row[0] <= static_cast<double>(up_to_step)) rows.push_back(std::move(row));
+    if (row.size() == kMetricColumns.size() && row[0] <= static_cast<double>(up_to_step))
+      rows.push_back(std::move(row));
   return rows;
 }
 

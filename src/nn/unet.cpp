@@ -60,9 +60,12 @@ void UNetOptions::validate() const {
 }
 
 nlohmann::json UNetOptions::to_json() const {
-  return {{"in_channels", in_channels()},       {"image_size", image_size()},
-          {"channels", channels()},             {"channel_mult", channel_mult()},
-          {"num_res_blocks", num_res_blocks()}, {"attn_resolutions", attn_resolutions()},
+  return {{"in_channels", in_channels()},
+          {"image_size", image_size()},
+          {"channels", channels()},
+          {"channel_mult", channel_mult()},
+          {"num_res_blocks", num_res_blocks()},
+          {"attn_resolutions", attn_resolutions()},
           {"dropout", dropout()}};
 }
 
@@ -187,8 +190,8 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t) 
   const auto s = options_.image_size();
   TORCH_CHECK(x.dim() == 4 && x.size(1) == options_.in_channels() && x.size(2) == s && x.size(3) == s,
               "U-Net input of shape ", x.sizes(), ", expected [n, ", options_.in_channels(), ", ", s, ", ", s, "]");
-  TORCH_CHECK(t.dim() == 1 && t.size(0) == x.size(0), "U-Net times of shape ", t.sizes(), ", expected [",
-              x.size(0), "]");
+  TORCH_CHECK(t.dim() == 1 && t.size(0) == x.size(0), "U-Net times of shape ", t.sizes(), ", expected [", x.size(0),
+              "]");
   // DDPM convention: the embedding sees the discrete-time index 999 t.
   auto temb = timestep_embedding(t * 999.0, options_.channels());
   temb = temb1_(F::silu(temb0_(temb)));
@@ -215,7 +218,8 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t) 
       if (up_attn_[k]) h = up_attn_[k](h);
     }
     if (l > 0) {
-      h = F::interpolate(h, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+      h = F::interpolate(h,
+                         F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
       h = upsample_[u++](h);
     }
   }

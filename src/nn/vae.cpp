@@ -1,12 +1,13 @@
 #include "rbsm/nn/vae.hpp"
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include <chrono>
 #include <cmath>
 #include <sstream>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "checkpoint_io.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/table.hpp"
@@ -29,14 +30,17 @@ std::string num(double v) {
 
 // ------------------------------------------------------------------------------ options
 void VAEOptions::validate() const {
-  if (latent_dim() < 1) throw InvalidArgument("--latent " + std::to_string(latent_dim()) + ": expected a latent dimension >= 1");
+  if (latent_dim() < 1)
+    throw InvalidArgument("--latent " + std::to_string(latent_dim()) + ": expected a latent dimension >= 1");
   if (channels() < 1) throw InvalidArgument("--channels " + std::to_string(channels()) + ": expected >= 1");
   if (!std::isfinite(init_log_gamma()))
     throw InvalidArgument("init_log_gamma " + std::to_string(init_log_gamma()) + ": expected a finite value");
 }
 
 nlohmann::json VAEOptions::to_json() const {
-  return {{"latent_dim", latent_dim()}, {"channels", channels()}, {"init_log_gamma", init_log_gamma()},
+  return {{"latent_dim", latent_dim()},
+          {"channels", channels()},
+          {"init_log_gamma", init_log_gamma()},
           {"image_size", kVAEImageSize}};
 }
 
@@ -70,9 +74,16 @@ void VAETrainOptions::validate() const {
 }
 
 nlohmann::json VAETrainOptions::to_json() const {
-  return {{"steps", steps()},         {"batch_size", batch_size()}, {"lr", lr()},
-          {"warmup", warmup()},       {"gamma_lr_scale", gamma_lr_scale()}, {"grad_clip", grad_clip()},   {"checkpoint_every", checkpoint_every()},
-          {"log_every", log_every()}, {"seed", seed()},             {"data", data()}};
+  return {{"steps", steps()},
+          {"batch_size", batch_size()},
+          {"lr", lr()},
+          {"warmup", warmup()},
+          {"gamma_lr_scale", gamma_lr_scale()},
+          {"grad_clip", grad_clip()},
+          {"checkpoint_every", checkpoint_every()},
+          {"log_every", log_every()},
+          {"seed", seed()},
+          {"data", data()}};
 }
 
 VAETrainOptions VAETrainOptions::from_json(const nlohmann::json& j) {
@@ -108,11 +119,11 @@ VAEImpl::VAEImpl(const VAEOptions& options) : options_(options) {
   enc_fc = register_module("enc_fc", torch::nn::Linear(4 * C * 16, 2 * L));
   dec_fc = register_module("dec_fc", torch::nn::Linear(torch::nn::LinearOptions(L, 4 * C * 16).bias(false)));
   dec_bn0 = register_module("dec_bn0", torch::nn::BatchNorm1d(4 * C * 16));
-  dec1 = register_module("dec1", torch::nn::ConvTranspose2d(
-                                     ConvTranspose2dOptions(4 * C, 2 * C, 3).stride(2).padding(1).bias(false)));
+  dec1 = register_module(
+      "dec1", torch::nn::ConvTranspose2d(ConvTranspose2dOptions(4 * C, 2 * C, 3).stride(2).padding(1).bias(false)));
   dec_bn1 = register_module("dec_bn1", torch::nn::BatchNorm2d(2 * C));
-  dec2 = register_module("dec2", torch::nn::ConvTranspose2d(
-                                     ConvTranspose2dOptions(2 * C, C, 4).stride(2).padding(1).bias(false)));
+  dec2 = register_module(
+      "dec2", torch::nn::ConvTranspose2d(ConvTranspose2dOptions(2 * C, C, 4).stride(2).padding(1).bias(false)));
   dec_bn2 = register_module("dec_bn2", torch::nn::BatchNorm2d(C));
   dec3 = register_module("dec3", torch::nn::ConvTranspose2d(ConvTranspose2dOptions(C, 1, 4).stride(2).padding(1)));
   log_gamma_ = register_parameter("log_gamma", torch::full({}, options_.init_log_gamma()));
@@ -260,7 +271,9 @@ VAETrainResult train_vae(const torch::Tensor& images01, const VAEOptions& arch, 
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   auto save = [&](std::int64_t at_step) {
     save_vae(ckpt_file, *model,
-             {{"step", at_step}, {"train", opt.to_json()}, {"seed", opt.seed()},
+             {{"step", at_step},
+              {"train", opt.to_json()},
+              {"seed", opt.seed()},
               {"loss", "-ELBO per image in nats: Gaussian decoder N(mu(z), gamma I), learned gamma"},
               {"data_scaling", "pixels in [0, 1]"}});
     metrics.save(out / "metrics.csv");
@@ -340,8 +353,8 @@ void check_variance_threshold(double threshold) {
 
 torch::Tensor local_dimension(const torch::Tensor& variances, double threshold) {
   check_variance_threshold(threshold);
-  if (variances.dim() != 2) throw InvalidArgument("local_dimension: variances of shape " + c10::str(variances.sizes()) +
-                                                  ", expected [n, L]");
+  if (variances.dim() != 2)
+    throw InvalidArgument("local_dimension: variances of shape " + c10::str(variances.sizes()) + ", expected [n, L]");
   return variances.lt(threshold).sum(1).to(torch::kInt64);
 }
 

@@ -10,8 +10,8 @@
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/geometry/torus.hpp"
-#include "rbsm/random.hpp"
 #include "rbsm/numerics/constants.hpp"
+#include "rbsm/random.hpp"
 
 namespace rbsm::numerics {
 
@@ -71,8 +71,8 @@ BoxChart chart_for(const geometry::Manifold& M) {
 
 struct Cell {
   double lo[3], hi[3];
-  double log_self;         // m^k rule on the cell
-  double log_kids[8];      // m^k rule on each of its 2^k children
+  double log_self;     // m^k rule on the cell
+  double log_kids[8];  // m^k rule on each of its 2^k children
   int kids;
   double log_best() const {
     double acc = kNegInf;

@@ -1,7 +1,6 @@
 #include "rbsm/sampling/drifts.hpp"
 
 #include <algorithm>
-
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -46,21 +45,24 @@ struct TorusGridField {
   std::shared_ptr<PeriodicGrid2D> u1, u2;
   bool spectral = false;
 
-  TorusGridField(const geometry::Manifold& manifold, const geometry::AngularChart* ch, const TangentField& f, int n, int threads,
-                 bool spectral_eval)
+  TorusGridField(const geometry::Manifold& manifold, const geometry::AngularChart* ch, const TangentField& f, int n,
+                 int threads, bool spectral_eval)
       : M(&manifold), chart(ch), spectral(spectral_eval) {
     // Evaluate f once per node (both coefficients from one call).
     std::vector<double> c1(static_cast<std::size_t>(n) * n), c2(c1.size());
-    const PeriodicGrid2D index(n, n, [&](double a1, double a2) {
-      const int k1 = static_cast<int>(std::lround(a1 / (2 * M_PI) * n)) % n;
-      const int k2 = static_cast<int>(std::lround(a2 / (2 * M_PI) * n)) % n;
-      const Vec z = chart->point(a1, a2);
-      const geometry::Mat E = M->tangent_frame(z);
-      const Vec b = f(z);
-      c1[k1 * n + k2] = E.col(0).dot(b);
-      c2[k1 * n + k2] = E.col(1).dot(b);
-      return 0.0;
-    }, threads);
+    const PeriodicGrid2D index(
+        n, n,
+        [&](double a1, double a2) {
+          const int k1 = static_cast<int>(std::lround(a1 / (2 * M_PI) * n)) % n;
+          const int k2 = static_cast<int>(std::lround(a2 / (2 * M_PI) * n)) % n;
+          const Vec z = chart->point(a1, a2);
+          const geometry::Mat E = M->tangent_frame(z);
+          const Vec b = f(z);
+          c1[k1 * n + k2] = E.col(0).dot(b);
+          c2[k1 * n + k2] = E.col(1).dot(b);
+          return 0.0;
+        },
+        threads);
     u1 = std::make_shared<PeriodicGrid2D>(n, n, std::move(c1));
     u2 = std::make_shared<PeriodicGrid2D>(n, n, std::move(c2));
   }
@@ -153,8 +155,8 @@ Drift field_drift(std::string name, const geometry::Manifold& M, TangentField s,
       base = [smooth](const Vec& z) { return (*smooth)(z); };
     }
     const TangentField f = dsm::corrected_field(M, base, c, sigma > 0 ? sigma : 1.0);
-    auto grid = std::make_shared<TorusGridField>(M, chart, c == Correction::none ? s : f, o.torus_grid, o.threads,
-                                                 false);
+    auto grid =
+        std::make_shared<TorusGridField>(M, chart, c == Correction::none ? s : f, o.torus_grid, o.threads, false);
     drift.field = [grid](const Vec& z) { return (*grid)(z); };
     return drift;
   }
@@ -199,8 +201,7 @@ Drift build_drift(const std::string& name, const dist::Density& q, double sigma,
     if (it != families().end()) factory = it->second;
   }
   if (!factory) {
-    if (prefix == "model")
-      throw InvalidArgument("drift '" + name + "': learned models need rbsm built with LibTorch");
+    if (prefix == "model") throw InvalidArgument("drift '" + name + "': learned models need rbsm built with LibTorch");
     throw InvalidArgument("unknown drift '" + name + "' (no drift family '" + prefix + ":')");
   }
   return factory(name.substr(colon + 1), q, sigma, c, options);

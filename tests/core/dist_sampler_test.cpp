@@ -2,10 +2,10 @@
 // Fixed seeds; N = 20000 draws and 20 bins per test (bins with an expected count below 5 are merged);
 // the family of kChiSquareTests tests is held at level 1e-3 by Bonferroni: each p-value must exceed
 // 1e-3 / kChiSquareTests. Bin probabilities come from adaptive quadrature of the target law.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <functional>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dist/matrix_fisher.hpp"
@@ -41,7 +41,8 @@ void expect_law(const std::vector<double>& values, const std::function<double(do
   }
   std::vector<long> count(kBins, 0);
   for (double v : values) {
-    ASSERT_TRUE(v >= lo - 1e-12 && v <= hi + 1e-12) << what << ": draw " << v << " outside [" << lo << ", " << hi << "]";
+    ASSERT_TRUE(v >= lo - 1e-12 && v <= hi + 1e-12)
+        << what << ": draw " << v << " outside [" << lo << ", " << hi << "]";
     count[std::min(kBins - 1, std::max(0, static_cast<int>((v - lo) / (hi - lo) * kBins)))]++;
   }
   std::vector<double> mp;
@@ -81,13 +82,17 @@ TEST(Samplers, VmfOnS1IsVonMises) {
     const Vec z = q.sample(rng);
     phi.push_back(std::atan2(-mu[1] * z[0] + mu[0] * z[1], mu.dot(z)));
   }
-  expect_law(phi, [](double a) { return std::exp(2.0 * std::cos(a)); }, -kPi, kPi, "vMF S^1 kappa 2");
+  expect_law(
+      phi, [](double a) { return std::exp(2.0 * std::cos(a)); }, -kPi, kPi, "vMF S^1 kappa 2");
 }
 
 TEST(Samplers, VmfCosineLawOnSpheres) {
   // t = <mu, z> has density ∝ exp(kappa t)(1 - t^2)^{(d-2)/2}; binned in theta = acos t (a monotone
   // map of t), whose density is ∝ exp(kappa cos theta) sin^{d-1} theta.
-  struct C { int d; double kappa; };
+  struct C {
+    int d;
+    double kappa;
+  };
   for (const C c : {C{2, 2.0}, C{2, 50.0}, C{6, 2.0}, C{10, 2.0}}) {
     const auto M = manifold("sphere:" + std::to_string(c.d));
     Vec mu = Vec::Ones(c.d + 1);
@@ -103,8 +108,9 @@ TEST(Samplers, VmfCosineLawOnSpheres) {
       theta.push_back(std::acos(std::max(-1.0, std::min(1.0, t))));
     }
     const double hi = c.kappa > 10 ? 1.2 : kPi;  // beyond theta = 1.2 the kappa = 50 law has mass e^-30
-    expect_law(theta, [&](double th) { return std::exp(c.kappa * (std::cos(th) - 1)) * std::pow(std::sin(th), c.d - 1); },
-               0, hi, "vMF S^" + std::to_string(c.d) + " kappa " + std::to_string(c.kappa));
+    expect_law(
+        theta, [&](double th) { return std::exp(c.kappa * (std::cos(th) - 1)) * std::pow(std::sin(th), c.d - 1); }, 0,
+        hi, "vMF S^" + std::to_string(c.d) + " kappa " + std::to_string(c.kappa));
     // E t = A_{d+1}(kappa) (mean resultant length), within 5 standard errors (|t| <= 1).
     EXPECT_NEAR(mean_t, bessel_ratio(c.d + 1, c.kappa), 5.0 / std::sqrt(kDraws));
   }
@@ -119,7 +125,8 @@ TEST(Samplers, VmfAzimuthOnS2IsUniform) {
     const Vec z = q.sample(rng);
     az.push_back(std::atan2(z[1], z[0]));
   }
-  expect_law(az, [](double) { return 1.0; }, -kPi, kPi, "vMF S^2 azimuth");
+  expect_law(
+      az, [](double) { return 1.0; }, -kPi, kPi, "vMF S^2 azimuth");
 }
 
 TEST(Samplers, BestFisherVonMises) {
@@ -128,8 +135,9 @@ TEST(Samplers, BestFisherVonMises) {
     std::vector<double> a;
     for (int i = 0; i < kDraws; ++i) a.push_back(sample_von_mises(kappa, rng));
     const double hi = kappa > 10 ? 1.0 : kPi;  // kappa = 60: mass beyond |a| = 1 is below e^-27
-    expect_law(a, [&](double x) { return std::exp(kappa * (std::cos(x) - 1)); }, -hi, hi,
-               "Best-Fisher kappa " + std::to_string(kappa));
+    expect_law(
+        a, [&](double x) { return std::exp(kappa * (std::cos(x) - 1)); }, -hi, hi,
+        "Best-Fisher kappa " + std::to_string(kappa));
   }
 }
 
@@ -148,9 +156,11 @@ TEST(Samplers, VonMisesMarginalsOnBothTori) {
       a1.push_back(wrap(a[0]));
       a2.push_back(wrap(a[1]));
     }
-    expect_law(a1, [&](double x) { return (rev ? 3 + std::cos(x) : 1.0) * std::exp(A * std::cos(x - m1)); }, -kPi, kPi,
-               spec + " a1");
-    expect_law(a2, [&](double x) { return std::exp(B * std::cos(x - m2)); }, -kPi, kPi, spec + " a2");
+    expect_law(
+        a1, [&](double x) { return (rev ? 3 + std::cos(x) : 1.0) * std::exp(A * std::cos(x - m1)); }, -kPi, kPi,
+        spec + " a1");
+    expect_law(
+        a2, [&](double x) { return std::exp(B * std::cos(x - m2)); }, -kPi, kPi, spec + " a2");
   }
 }
 
@@ -168,8 +178,8 @@ TEST(Samplers, MatrixFisherRotationAngle) {
           return integrate(
               [&](double phi) {
                 const double s2 = 1 - u * u;
-                return std::exp(c * (f[0] * s2 * std::cos(phi) * std::cos(phi) + f[1] * s2 * std::sin(phi) * std::sin(phi) +
-                                     f[2] * u * u));
+                return std::exp(c * (f[0] * s2 * std::cos(phi) * std::cos(phi) +
+                                     f[1] * s2 * std::sin(phi) * std::sin(phi) + f[2] * u * u));
               },
               0, 2 * kPi, 1e-9);
         },

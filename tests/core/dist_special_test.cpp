@@ -1,8 +1,8 @@
 // Special functions behind the densities (docs/densities.md §5): log I_nu against closed forms
 // (half-integer orders), the C++17 library Bessel function, and the recurrence; quadrature; chi-square tails.
-#include <gtest/gtest.h>
-
 #include <cmath>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
@@ -23,8 +23,8 @@ TEST(LogBesselI, HalfIntegerClosedForms) {
   }
   for (double x : {0.5, 3.0, 20.0, 49.9, 50.1, 700.0, 1e5}) {
     // cosh x - sinh x / x = e^x/2 ((1 - 1/x) + e^{-2x}(1 + 1/x))
-    const double expected = 0.5 * std::log(2 / (kPi * x)) + x - std::log(2.0) +
-                            std::log((1 - 1 / x) + std::exp(-2 * x) * (1 + 1 / x));
+    const double expected =
+        0.5 * std::log(2 / (kPi * x)) + x - std::log(2.0) + std::log((1 - 1 / x) + std::exp(-2 * x) * (1 + 1 / x));
     EXPECT_NEAR(log_bessel_i(1.5, x), expected, 1e-12 * std::max(1.0, std::abs(expected))) << "x = " << x;
   }
 }
@@ -68,8 +68,8 @@ TEST(SphereArea, KnownValues) {
 TEST(Integrate, SmoothPeakedAndSingular) {
   EXPECT_NEAR(integrate([](double x) { return std::exp(x); }, 0, 1), std::exp(1.0) - 1, 1e-14);
   // A narrow Gaussian far from the centre of the interval.
-  EXPECT_NEAR(integrate([](double x) { return std::exp(-1e4 * (x - 0.93) * (x - 0.93)); }, 0, 1),
-              std::sqrt(kPi / 1e4), 1e-12);
+  EXPECT_NEAR(integrate([](double x) { return std::exp(-1e4 * (x - 0.93) * (x - 0.93)); }, 0, 1), std::sqrt(kPi / 1e4),
+              1e-12);
   // An integrable endpoint singularity: int_0^1 x^{-1/2} = 2.
   EXPECT_NEAR(integrate([](double x) { return 1 / std::sqrt(x); }, 0, 1, 1e-8), 2.0, 1e-6);
   EXPECT_THROW(integrate([](double) { return std::nan(""); }, 0, 1), rbsm::NumericalError);

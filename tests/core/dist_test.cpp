@@ -2,11 +2,13 @@
 // the closed-form normalising constants), every closed form of grad_M log q, Delta_M log q and b_q
 // equal to finite differences along M, the identity Delta_M <a, x> = <a, H>, mixture identities,
 // and make_density's errors.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "dist_test_support.hpp"
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dist/matrix_fisher.hpp"
@@ -17,7 +19,6 @@
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/torus.hpp"
-#include "dist_test_support.hpp"
 
 using namespace rbsm;
 using namespace rbsm::dist;
@@ -89,14 +90,16 @@ TEST(Densities, DerivativesMatchFiniteDifferencesAlongM) {
 
 TEST(Densities, LaplacianOfLinearFunctionIsMeanCurvature) {
   // Delta_M <a, x> = <a, H(z)> (docs/densities.md eq. 4.2), on every manifold, by finite differences.
-  for (const std::string spec : {"sphere:2", "sphere:5", "clifford-torus:1,0.6", "torus:3,1", "so3", "ellipsoid:1,1.5,2.5"}) {
+  for (const std::string spec :
+       {"sphere:2", "sphere:5", "clifford-torus:1,0.6", "torus:3,1", "so3", "ellipsoid:1,1.5,2.5"}) {
     const auto M = manifold(spec);
     Rng rng(5);
     for (int i = 0; i < 3; ++i) {
       Vec a(M->ambient_dim());
       for (int j = 0; j < a.size(); ++j) a[j] = rng.normal();
       const Vec z = M->sample_uniform(rng);
-      const double lap = tangent_laplacian(*M, [&](const Vec& x) { return a.dot(x); }, z);
+      const double lap = tangent_laplacian(
+          *M, [&](const Vec& x) { return a.dot(x); }, z);
       EXPECT_NEAR(lap, a.dot(M->mean_curvature(z)), 1e-6 * (1 + a.norm())) << spec;
     }
   }
@@ -131,8 +134,8 @@ TEST(Densities, TorusOfRevolutionLaplacianClosedForm) {
   for (double a1 : {-2.0, 0.4, 2.9})
     for (double a2 : {-1.0, 1.7}) {
       const double rho = R + r * std::cos(a1);
-      const double expected = A * std::sin(a1) * std::sin(a1) / (r * rho) - A * std::cos(a1) / (r * r) -
-                              B * std::cos(a2) / (rho * rho);
+      const double expected =
+          A * std::sin(a1) * std::sin(a1) / (r * rho) - A * std::cos(a1) / (r * r) - B * std::cos(a2) / (rho * rho);
       EXPECT_NEAR(q.laplacian_log(q.point(a1, a2)), expected, 1e-12);
     }
 }

@@ -1,11 +1,11 @@
 #pragma once
 // Helpers shared by the density tests (dist_test.cpp, dist_normalisation_test.cpp).
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
-
-#include <unistd.h>
 
 #include "rbsm/geometry/manifold.hpp"
 

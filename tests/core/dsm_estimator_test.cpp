@@ -1,8 +1,8 @@
 // The RB estimator (docs/targets.md §4) against the exact target, and its determinism.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <memory>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dsm/rb_estimator.hpp"
@@ -107,7 +107,8 @@ TEST(DsmEstimator, TorusEstimatorAgreesWithQuadrature) {
   double ess = 0;
   const Vec r = est.estimate_one(y, &ess);
   // Standard error ~ sqrt(2)/(sigma sqrt(ESS)); 5 standard errors.
-  EXPECT_LT((r - exact).norm(), 5.0 * std::sqrt(2.0) / (sigma * std::sqrt(ess))) << r.transpose() << " vs " << exact.transpose();
+  EXPECT_LT((r - exact).norm(), 5.0 * std::sqrt(2.0) / (sigma * std::sqrt(ess)))
+      << r.transpose() << " vs " << exact.transpose();
 }
 
 TEST(DsmEstimator, RejectsBadInput) {

@@ -1,18 +1,17 @@
 // Fibre weights (docs/targets.md §2) against direct numerical integration and the projection itself.
-#include <gtest/gtest.h>
-
 #include <cmath>
-
 #include <functional>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "rbsm/dsm/fibre.hpp"
 #include "rbsm/dsm/quadrature.hpp"
 #include "rbsm/error.hpp"
-#include "rbsm/dsm/fibre.hpp"
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/geometry/sphere.hpp"
-#include "rbsm/random.hpp"
 #include "rbsm/geometry/torus.hpp"
+#include "rbsm/random.hpp"
 
 namespace {
 
@@ -63,11 +62,13 @@ TEST(DsmFibre, ErfcxMatchesDefinitionAndAsymptotics) {
 }
 
 TEST(DsmFibre, GaussPolyIntegralMatchesQuadrature) {
-  struct Case { double p0, p1, p2, a, b; };
+  struct Case {
+    double p0, p1, p2, a, b;
+  };
   const double inf = std::numeric_limits<double>::infinity();
   for (const Case& c : {Case{1, 0, 0, -inf, inf}, Case{2, 0.5, 0.1, -1.0, 3.0}, Case{1, 0.3, 0.0, -2.0, inf},
-                        Case{0.5, 1.0, 0.2, 6.0, inf}, Case{0.5, 1.0, 0.2, 30.0, 31.0}, Case{3.0, -0.2, 0.01, -inf, -25.0},
-                        Case{1.0, 1.0, 0.0, 40.0, inf}}) {
+                        Case{0.5, 1.0, 0.2, 6.0, inf}, Case{0.5, 1.0, 0.2, 30.0, 31.0},
+                        Case{3.0, -0.2, 0.01, -inf, -25.0}, Case{1.0, 1.0, 0.0, 40.0, inf}}) {
     // Reference: shift by the largest exponent on the interval.
     const double lo = std::isinf(c.a) ? -40.0 : c.a, hi = std::isinf(c.b) ? std::max(lo, 0.0) + 40.0 : c.b;
     const double u0 = (lo > 0) ? lo : (hi < 0 ? hi : 0.0);
@@ -81,7 +82,8 @@ TEST(DsmFibre, GaussPolyIntegralMatchesQuadrature) {
       prev = b;
     }
     const double expected = std::log(ref) - 0.5 * u0 * u0;
-    EXPECT_NEAR(rbsm::dsm::log_gauss_poly_integral(c.p0, c.p1, c.p2, c.a, c.b), expected, 1e-9 * std::max(1.0, std::abs(expected)))
+    EXPECT_NEAR(rbsm::dsm::log_gauss_poly_integral(c.p0, c.p1, c.p2, c.a, c.b), expected,
+                1e-9 * std::max(1.0, std::abs(expected)))
         << c.p0 << " " << c.p1 << " " << c.p2 << " [" << c.a << ", " << c.b << "]";
   }
 }
@@ -169,7 +171,8 @@ TEST(DsmFibre, WholeNormalSpaceIsDetPlusSigmaSquaredGaussCurvature) {
   const Eigen::Vector2d k = T.principal_curvatures(0.7);
   const double m = n.dot(Z - y);
   const double t2 = (T.tangent_frame(y).transpose() * (Z - y)).squaredNorm();
-  const double expected = -t2 / (2 * sigma * sigma) + std::log((1 + m * k[0]) * (1 + m * k[1]) + sigma * sigma * k[0] * k[1]);
+  const double expected =
+      -t2 / (2 * sigma * sigma) + std::log((1 + m * k[0]) * (1 + m * k[1]) + sigma * sigma * k[0] * k[1]);
   const auto w = rbsm::dsm::make_fibre_weight(T, y, sigma, rbsm::dsm::FibreModel::whole_normal_space);
   EXPECT_NEAR(w->log_weight(Z), expected, 1e-12);
   EXPECT_EQ(w->log_weight(T.point(0.7 + M_PI, 1.1)), -std::numeric_limits<double>::infinity());  // beyond the reach

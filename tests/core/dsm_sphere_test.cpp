@@ -1,12 +1,10 @@
 // The exact RB target of vMF on S^d (docs/targets.md §3.1): its sigma -> 0 limits, a brute-force
 // 2-D quadrature on S^2 that uses none of the symmetry reduction, and its Chebyshev table.
-#include <gtest/gtest.h>
-
 #include <cmath>
-
 #include <functional>
 
-#include "rbsm/dsm/quadrature.hpp"
+#include <gtest/gtest.h>
+
 #include "rbsm/dsm/fibre.hpp"
 #include "rbsm/dsm/quadrature.hpp"
 #include "rbsm/dsm/rb_sphere.hpp"
@@ -32,7 +30,8 @@ TEST(DsmSphere, LogBesselBMatchesSeries) {
     for (double a : {0.0, 1e-4, 0.3, 2.0, 7.5}) {
       double s = 0.0;
       for (int k = 0; k < 80; ++k)
-        s += std::exp(2 * k * std::log(std::max(a, 1e-300) / 2) * (k > 0) - std::lgamma(k + 1.0) - std::lgamma(nu + k + 1.0));
+        s += std::exp(2 * k * std::log(std::max(a, 1e-300) / 2) * (k > 0) - std::lgamma(k + 1.0) -
+                      std::lgamma(nu + k + 1.0));
       EXPECT_NEAR(rbsm::dsm::log_bessel_b(nu, a), std::log(s) - nu * std::log(2.0), 1e-12) << nu << " " << a;
     }
 }
@@ -80,7 +79,8 @@ TEST(DsmSphere, AgreesWithBruteForceQuadratureOnS2) {
     };
     rbsm::dsm::QuadratureOptions opt;
     opt.rel_tol = 1e-9;
-    const Eigen::ArrayXd I = rbsm::dsm::integrate_adaptive(outer, 3, rbsm::dsm::peak_breaks(0.0, M_PI, 0.0, sigma), opt);
+    const Eigen::ArrayXd I =
+        rbsm::dsm::integrate_adaptive(outer, 3, rbsm::dsm::peak_breaks(0.0, M_PI, 0.0, sigma), opt);
     const double r_e = I[0] / (sigma * sigma * I[2]), r_f = I[1] / (sigma * sigma * I[2]);
     const Vec r = VmfRbTarget(2, kappa, mu, sigma)(y);
     EXPECT_NEAR(r.dot(e), r_e, 1e-7 * std::abs(r_e)) << "sigma = " << sigma;

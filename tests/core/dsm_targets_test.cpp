@@ -1,8 +1,8 @@
 // DSM targets, the Pythagorean risk identity and the variance slope (docs/targets.md §1, §6).
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <memory>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dsm/rb_sphere.hpp"

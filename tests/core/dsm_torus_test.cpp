@@ -1,10 +1,10 @@
 // Exact RB targets on the tori (docs/targets.md §3.2): the sigma -> 0 limits, E_M on the torus of
 // revolution (against a finite difference of k1, not the geometry code), and the error of
 // integrating the normal fibre beyond the reach.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <memory>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dsm/expansion.hpp"
@@ -30,21 +30,27 @@ TEST(DsmTorus, UniformOnTorusOfRevolutionTendsToHalfK1GradK1) {
   const Vec c1 = rbsm::dsm::exact_rb_target(*q, y, s1, 1e-10) / (s1 * s1);
   const Vec c2 = rbsm::dsm::exact_rb_target(*q, y, s2, 1e-10) / (s2 * s2);
   const Vec extrapolated = (4 * c2 - c1) / 3;
-  EXPECT_LT((extrapolated - expected).norm(), 1e-4 * expected.norm()) << extrapolated.transpose() << " vs " << expected.transpose();
+  EXPECT_LT((extrapolated - expected).norm(), 1e-4 * expected.norm())
+      << extrapolated.transpose() << " vs " << expected.transpose();
   // The source document's prediction b_q + K grad is 0 here: the residual does not shrink.
   EXPECT_GT(c2.norm(), 0.9 * expected.norm());
 }
 
 // Any density on either torus: (r - grad)/sigma^2 -> b_q + K grad + E_M.
 TEST(DsmTorus, ExpansionCoefficientOnBothTori) {
-  struct Case { std::string manifold, dist; double a1, a2; };
+  struct Case {
+    std::string manifold, dist;
+    double a1, a2;
+  };
   for (const Case& c : {Case{"clifford-torus:1,0.7", "vonmises:kappa1=1,kappa2=2", 0.7, -0.4},
                         Case{"torus:3,1", "vonmises:kappa1=1,kappa2=1", 1.0, 0.5}}) {
     std::shared_ptr<const rbsm::geometry::Manifold> M = rbsm::geometry::make_manifold(c.manifold);
     const auto q = rbsm::dist::make_density(c.dist, M);
     Vec y;
-    if (auto* C = dynamic_cast<const rbsm::geometry::CliffordTorus*>(M.get())) y = C->point(c.a1, c.a2);
-    else y = dynamic_cast<const rbsm::geometry::TorusOfRevolution*>(M.get())->point(c.a1, c.a2);
+    if (auto* C = dynamic_cast<const rbsm::geometry::CliffordTorus*>(M.get()))
+      y = C->point(c.a1, c.a2);
+    else
+      y = dynamic_cast<const rbsm::geometry::TorusOfRevolution*>(M.get())->point(c.a1, c.a2);
     const auto terms = rbsm::dsm::expansion_terms(*q, y);
     const double s1 = 0.04, s2 = 0.02;
     const Vec m1 = (rbsm::dsm::exact_rb_target(*q, y, s1, 1e-10) - terms.grad) / (s1 * s1);

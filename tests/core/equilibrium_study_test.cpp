@@ -1,18 +1,19 @@
 // Tests of the equilibrium study (sampling::equilibrium_study, docs/langevin.md §3) and the pieces it is
 // made of: the sampler choice (MALA whenever every drift has a potential), the drift-family registry,
 // histogram densities, and the quadrature truth on the tori against closed forms.
-#include <gtest/gtest.h>
+#include "rbsm/sampling/equilibrium_study.hpp"
 
 #include <cmath>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/sampling/drifts.hpp"
-#include "rbsm/sampling/equilibrium_study.hpp"
 #include "rbsm/stats.hpp"
 
 namespace rs = rbsm::sampling;
@@ -66,7 +67,7 @@ TEST(EquilibriumStudy, DriftFamiliesAreFoundByPrefixWithTheirArgumentAndCorrecti
 TEST(Stats, HistogramDensityIntegratesToTheFractionInsideAndIsFlatForUniformData) {
   std::vector<double> x;
   for (int i = 0; i < 1000; ++i) x.push_back((i + 0.5) / 1000.0);  // uniform on [0, 1)
-  x.push_back(7.0);                                                 // outside: counted in n only
+  x.push_back(7.0);                                                // outside: counted in n only
   const auto h = rbsm::stats::histogram_density(x, 0.0, 1.0, 10);
   const auto c = rbsm::stats::bin_centres(0.0, 1.0, 10);
   double integral = 0;

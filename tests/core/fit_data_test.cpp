@@ -110,8 +110,8 @@ TEST(Points, FormatsRefuseTheWrongManifold) {
 }
 
 std::string npy_bytes(const std::string& descr, bool fortran, int rows, int cols, const std::vector<double>& data) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
-                       ", 'shape': (" + std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (" +
+                       std::to_string(rows) + ", " + std::to_string(cols) + "), }";
   while ((10 + header.size() + 1) % 64) header += ' ';
   header += '\n';
   std::string b = "\x93NUMPY";

@@ -1,16 +1,16 @@
 // The library bugs found by the fuzz targets (docs/reliability.md section 5), each with its input.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
 
+#include <gtest/gtest.h>
+
+#include "error_text.hpp"
+
 #include "rbsm/data/points.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/image.hpp"
-
-#include "error_text.hpp"
 
 namespace {
 

@@ -1,13 +1,14 @@
 // E_M (SPEC.md "Expansion"): the graph-coordinate route against the surface formula, against the
 // closed form 1/2 k1 grad k1 on the torus of revolution, and E_M = 0 where II is parallel or by
 // symmetry (spheres, Clifford torus, so3). docs/level_set.md §4.
-#include <gtest/gtest.h>
+#include "rbsm/geometry/geometric_drift.hpp"
 
 #include <cmath>
 #include <memory>
 
+#include <gtest/gtest.h>
+
 #include "rbsm/error.hpp"
-#include "rbsm/geometry/geometric_drift.hpp"
 #include "rbsm/geometry/level_set.hpp"
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/geometry/sphere.hpp"
@@ -44,7 +45,7 @@ TEST(GeometricDrift, GraphRouteMatchesHalfK1GradK1OnTorusOfRevolution) {
     const Vec expected = torus_drift_closed_form(3, 1, z);
     EXPECT_LT((graph_geometric_drift(closed, z) - expected).norm(), 1e-7) << "a1 = " << a1;
     EXPECT_LT((graph_geometric_drift(*generic, z) - expected).norm(), 1e-6) << "a1 = " << a1;
-    EXPECT_LT((closed.geometric_drift(z) - expected).norm(), 1e-12);  // geo-closed's override
+    EXPECT_LT((closed.geometric_drift(z) - expected).norm(), 1e-12);   // geo-closed's override
     EXPECT_LT((generic->geometric_drift(z) - expected).norm(), 1e-6);  // default = graph route
   }
 }

@@ -2,8 +2,6 @@
 // independent source: hand-derived closed forms, finite differences of the parametrisation or of the
 // projection, brute-force minimisation, and chi-square tests of the samplers against the volume
 // measure. The property tests shared by all five manifolds live in another file (typed tests).
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -11,6 +9,7 @@
 
 #include <Eigen/Eigenvalues>
 #include <Eigen/Geometry>
+#include <gtest/gtest.h>
 
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/manifold.hpp"
@@ -293,7 +292,7 @@ TEST(TorusOfRevolutionClosedForm, GeometricDriftMatchesFiniteDifferences) {
     EXPECT_LT(std::abs(E.dot(n)), 1e-15);  // tangent
   }
   EXPECT_GT(largest, 1e-3);  // the drift is really there (the source document misses it)
-  EXPECT_LT(T.geometric_drift(T.point(0, 0.5)).norm(), 1e-15);   // sin a1 = 0
+  EXPECT_LT(T.geometric_drift(T.point(0, 0.5)).norm(), 1e-15);  // sin a1 = 0
   EXPECT_LT(T.geometric_drift(T.point(kPi, 0.5)).norm(), 1e-15);
 }
 
@@ -344,8 +343,8 @@ TEST(ClosedFormWeingarten, MatchesDerivativeOfTheNormalProjector) {
   const CliffordTorus C(0.7, 1.6);
   const TorusOfRevolution T(3, 1);
   rbsm::Rng rng(31);
-  for (const Manifold* M : {static_cast<const Manifold*>(&S), static_cast<const Manifold*>(&C),
-                            static_cast<const Manifold*>(&T)}) {
+  for (const Manifold* M :
+       {static_cast<const Manifold*>(&S), static_cast<const Manifold*>(&C), static_cast<const Manifold*>(&T)}) {
     for (int t = 0; t < 4; ++t) {
       const Vec z = M->sample_uniform(rng);
       const Vec nu = M->normal_projector(z) * gaussian(rng, M->ambient_dim());
@@ -505,9 +504,9 @@ TEST(MakeManifold, ClosedFormSpecs) {
   EXPECT_EQ(t->ambient_dim(), 3);
   EXPECT_DOUBLE_EQ(dynamic_cast<const TorusOfRevolution&>(*t).R(), 3.0);
   for (const auto* m : {s.get(), c.get(), t.get()}) EXPECT_EQ(make_manifold(m->spec())->spec(), m->spec());
-  for (const char* bad : {"sphere", "sphere:0", "sphere:-2", "sphere:2.5", "sphere:1,2", "sphere:x", "torus:3",
-                          "torus:1,3", "torus:2,2", "torus:3,0", "clifford-torus:1", "clifford-torus:1,-1",
-                          "clifford-torus:1,2,3", "klein-bottle:1", ""})
+  for (const char* bad :
+       {"sphere", "sphere:0", "sphere:-2", "sphere:2.5", "sphere:1,2", "sphere:x", "torus:3", "torus:1,3", "torus:2,2",
+        "torus:3,0", "clifford-torus:1", "clifford-torus:1,-1", "clifford-torus:1,2,3", "klein-bottle:1", ""})
     EXPECT_THROW(make_manifold(bad), rbsm::InvalidArgument) << bad;
 }
 

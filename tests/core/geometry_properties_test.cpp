@@ -1,13 +1,13 @@
 // Property tests over every manifold of rbsm (closed forms and the generic level set): projection,
 // projectors, frames, II, Weingarten maps, the Gauss equation, derivatives against finite differences,
 // and closed form == generic level set (docs/level_set.md §8).
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/geometry/ellipsoid.hpp"
 #include "rbsm/geometry/level_set.hpp"
@@ -187,7 +187,8 @@ TEST_P(GeometryProperties, WeingartenIsDerivativeOfNormalProjector) {
   Rng rng(17, 0);
   for (const Vec& z : points) {
     const Vec u = random_tangent(z, rng), nu = random_normal(z, rng);
-    const Vec fd = central_derivative([&](double s) { return Vec(M->normal_projector(M->project(z + s * u)) * nu); }, 1e-3);
+    const Vec fd =
+        central_derivative([&](double s) { return Vec(M->normal_projector(M->project(z + s * u)) * nu); }, 1e-3);
     EXPECT_LT((M->tangent_projector(z) * fd + M->weingarten(z, nu) * u).norm(), 1e-7) << M->spec();
   }
 }
@@ -242,17 +243,17 @@ TEST_P(ClosedFormEqualsLevelSet, AllOperatorsAgree) {
 std::string pair_name(const ::testing::TestParamInfo<PairCase>& info) { return info.param.name; }
 INSTANTIATE_TEST_SUITE_P(
     SphereAndTori, ClosedFormEqualsLevelSet,
-    ::testing::Values(
-        PairCase{"sphere_2", [] { return std::unique_ptr<Manifold>(new Sphere(2)); },
-                 [] { return std::unique_ptr<Manifold>(level_set_sphere(2)); }},
-        PairCase{"sphere_6", [] { return std::unique_ptr<Manifold>(new Sphere(6)); },
-                 [] { return std::unique_ptr<Manifold>(level_set_sphere(6)); }},
-        PairCase{"clifford_torus_1_1p5", [] { return std::unique_ptr<Manifold>(new CliffordTorus(1, 1.5)); },
-                 [] { return std::unique_ptr<Manifold>(level_set_clifford_torus(1, 1.5)); }},
-        PairCase{"torus_3_1", [] { return std::unique_ptr<Manifold>(new TorusOfRevolution(3, 1)); },
-                 [] { return std::unique_ptr<Manifold>(level_set_torus(3, 1)); }},
-        PairCase{"torus_2_1p5", [] { return std::unique_ptr<Manifold>(new TorusOfRevolution(2, 1.5)); },
-                 [] { return std::unique_ptr<Manifold>(level_set_torus(2, 1.5)); }}),
+    ::testing::Values(PairCase{"sphere_2", [] { return std::unique_ptr<Manifold>(new Sphere(2)); },
+                               [] { return std::unique_ptr<Manifold>(level_set_sphere(2)); }},
+                      PairCase{"sphere_6", [] { return std::unique_ptr<Manifold>(new Sphere(6)); },
+                               [] { return std::unique_ptr<Manifold>(level_set_sphere(6)); }},
+                      PairCase{"clifford_torus_1_1p5",
+                               [] { return std::unique_ptr<Manifold>(new CliffordTorus(1, 1.5)); },
+                               [] { return std::unique_ptr<Manifold>(level_set_clifford_torus(1, 1.5)); }},
+                      PairCase{"torus_3_1", [] { return std::unique_ptr<Manifold>(new TorusOfRevolution(3, 1)); },
+                               [] { return std::unique_ptr<Manifold>(level_set_torus(3, 1)); }},
+                      PairCase{"torus_2_1p5", [] { return std::unique_ptr<Manifold>(new TorusOfRevolution(2, 1.5)); },
+                               [] { return std::unique_ptr<Manifold>(level_set_torus(2, 1.5)); }}),
     pair_name);
 
 // ------------------------------------------------------------------ known values of the generic manifolds

@@ -1,10 +1,10 @@
 // Uniform samplers of so3 and the ellipsoid against the Riemannian volume (chi-square, fixed seeds,
 // Bonferroni over the tests of this file), their volumes and reaches from independent computations,
 // and bad input to the generic level-set manifolds (docs/level_set.md §6-§8).
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
@@ -21,7 +21,9 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr int kChiSquareTests = 3;
 constexpr double kLevel = 1e-3 / kChiSquareTests;
 
-Eigen::Matrix3d as_matrix(const Vec& x) { return Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(x.data()); }
+Eigen::Matrix3d as_matrix(const Vec& x) {
+  return Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(x.data());
+}
 
 Vec rodrigues(const Eigen::Vector3d& w) {
   // exp([w]_x) = I + sin r [a]_x + (1 - cos r) [a]_x^2 (a = w / r), row-major.
@@ -53,11 +55,13 @@ TEST(So3Sampling, VolumeIs16Sqrt2PiSquaredByExponentialCoordinates) {
   // vol = int_{|w| < pi} sqrt(det G(w)) dw = int_0^pi 4 pi r^2 rho(r) dr (rho isotropic: checked).
   const Eigen::Vector3d e1(1, 0, 0), e2 = Eigen::Vector3d(1, 2, -2) / 3;
   EXPECT_NEAR(exp_volume_element(1.3 * e1), exp_volume_element(1.3 * e2), 1e-8);
-  const double vol = dist::integrate([&](double r) { return 4 * kPi * r * r * exp_volume_element(r * e2); }, 1e-9, kPi, 1e-11);
+  const double vol =
+      dist::integrate([&](double r) { return 4 * kPi * r * r * exp_volume_element(r * e2); }, 1e-9, kPi, 1e-11);
   EXPECT_NEAR(vol, so3_volume(), 1e-7 * vol);
   EXPECT_NEAR(make_so3()->volume(), 16 * std::sqrt(2.0) * kPi * kPi, 1e-12);
   // The normalised volume of the angle r is 4 pi r^2 rho(r) / vol = (1 - cos r) / pi (used below).
-  for (double r : {0.4, 1.7, 2.9}) EXPECT_NEAR(4 * kPi * r * r * exp_volume_element(r * e1) / vol, (1 - std::cos(r)) / kPi, 1e-8);
+  for (double r : {0.4, 1.7, 2.9})
+    EXPECT_NEAR(4 * kPi * r * r * exp_volume_element(r * e1) / vol, (1 - std::cos(r)) / kPi, 1e-8);
 }
 
 TEST(So3Sampling, HaarAngleAndAxisChiSquare) {
@@ -114,8 +118,10 @@ TEST(EllipsoidSampling, ChiSquareAgainstQuadratureOfAreaPerBin) {
     for (int j = 0; j < pb; ++j) {
       const double p0 = 2 * kPi * j / pb, p1 = 2 * kPi * (j + 1) / pb;
       const double area = dist::integrate(
-          [&](double t) { return dist::integrate([&](double p) { return ellipsoid_area_element(a, t, p); }, p0, p1, 1e-12); }, t0,
-          t1, 1e-12);
+          [&](double t) {
+            return dist::integrate([&](double p) { return ellipsoid_area_element(a, t, p); }, p0, p1, 1e-12);
+          },
+          t0, t1, 1e-12);
       probs.push_back(area);
       total += area;
     }
@@ -145,9 +151,8 @@ TEST(EllipsoidSampling, EllipseArcLengthChiSquare) {
   std::vector<double> probs;
   double total = 0;
   for (int j = 0; j < bins; ++j) {
-    const double len = dist::integrate(
-        [&](double p) { return std::hypot(a[0] * std::sin(p), a[1] * std::cos(p)); }, 2 * kPi * j / bins,
-        2 * kPi * (j + 1) / bins, 1e-13);
+    const double len = dist::integrate([&](double p) { return std::hypot(a[0] * std::sin(p), a[1] * std::cos(p)); },
+                                       2 * kPi * j / bins, 2 * kPi * (j + 1) / bins, 1e-13);
     probs.push_back(len);
     total += len;
   }
@@ -206,7 +211,8 @@ TEST(So3Reach, IsInverseLargestPrincipalCurvature) {
   for (int i = 0; i < 20; ++i) {  // no unit normal gives a larger principal curvature
     Vec n = M->normal_projector(I) * Vec::NullaryExpr(9, [&] { return rng.normal(); });
     n /= n.norm();
-    EXPECT_LE(Eigen::SelfAdjointEigenSolver<Mat>(M->weingarten(I, n)).eigenvalues().maxCoeff(), 1 / std::sqrt(2.0) + 1e-12);
+    EXPECT_LE(Eigen::SelfAdjointEigenSolver<Mat>(M->weingarten(I, n)).eigenvalues().maxCoeff(),
+              1 / std::sqrt(2.0) + 1e-12);
   }
   EXPECT_LT((M->project(I + 1.35 * nu) - I).norm(), 1e-12);
   EXPECT_THROW(M->project(I + std::sqrt(2.0) * nu), GeometryError);  // diag(1, 0, 0): focal, not unique
@@ -223,9 +229,9 @@ TEST(LevelSetBadInput, ThrowsOneLineErrorsNamingTheProblem) {
   EXPECT_THROW(ell->project(nan), InvalidArgument);
   EXPECT_THROW(ell->project(Vec::Zero(4)), InvalidArgument);
   EXPECT_THROW(so3->project(Vec::Ones(3)), InvalidArgument);
-  EXPECT_THROW(so3->project(Vec::Zero(9)), GeometryError);       // gradients of F vanish
-  EXPECT_THROW(sphere->project(Vec::Zero(3)), GeometryError);    // centre
-  EXPECT_THROW(ell->project(Vec::Zero(3)), GeometryError);       // centre: two nearest points
+  EXPECT_THROW(so3->project(Vec::Zero(9)), GeometryError);                       // gradients of F vanish
+  EXPECT_THROW(sphere->project(Vec::Zero(3)), GeometryError);                    // centre
+  EXPECT_THROW(ell->project(Vec::Zero(3)), GeometryError);                       // centre: two nearest points
   EXPECT_THROW(torus->project(Vec(Eigen::Vector3d(0, 0, 0.5))), GeometryError);  // on the axis
   EXPECT_THROW(torus->project(Vec(Eigen::Vector3d(6, 0, 0))), GeometryError);    // 2 > reach 1
   EXPECT_THROW(ell->weingarten(Vec(Eigen::Vector3d(1, 0, 0)), Vec::Ones(2)), InvalidArgument);
@@ -261,7 +267,8 @@ TEST(LevelSetBadInput, ThrowsOneLineErrorsNamingTheProblem) {
 }
 
 TEST(LevelSetBadInput, MakeManifoldRejectsBadSpecs) {
-  for (const char* spec : {"so3:1", "ellipsoid", "ellipsoid:2", "ellipsoid:1,-2,3", "ellipsoid:1,0,3", "ellipsoid:1,x"}) {
+  for (const char* spec :
+       {"so3:1", "ellipsoid", "ellipsoid:2", "ellipsoid:1,-2,3", "ellipsoid:1,0,3", "ellipsoid:1,x"}) {
     try {
       make_manifold(spec);
       ADD_FAILURE() << spec << ": no exception";

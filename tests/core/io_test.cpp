@@ -1,9 +1,9 @@
 // Tests of the I/O and core utilities: atomic writes, spec parsing, deterministic RNG and parallelism.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
@@ -103,7 +103,9 @@ TEST(Parallel, ResultIndependentOfThreadCount) {
 }
 
 TEST(Parallel, PropagatesExceptions) {
-  EXPECT_THROW(rbsm::parallel_for(100, 3, [](std::size_t i) {
-    if (i == 57) throw rbsm::NumericalError("boom");
-  }), rbsm::NumericalError);
+  EXPECT_THROW(rbsm::parallel_for(100, 3,
+                                  [](std::size_t i) {
+                                    if (i == 57) throw rbsm::NumericalError("boom");
+                                  }),
+               rbsm::NumericalError);
 }

@@ -1,11 +1,12 @@
 // run_langevin_batched (langevin_batch.hpp): a batched drift equal to a Drift's field, row by row, gives
 // run_langevin's generic path bit for bit (same streams, initial states, burn-in and records); bad drift
 // results and MALA are refused.
+#include "rbsm/sampling/langevin_batch.hpp"
+
 #include <gtest/gtest.h>
 
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/manifold.hpp"
-#include "rbsm/sampling/langevin_batch.hpp"
 
 namespace {
 
@@ -34,12 +35,15 @@ TEST(LangevinBatched, EqualsTheGenericPathBitForBit) {
     o.force_generic = true;
     const auto a = sampling::run_langevin(*M, d, o);
     int calls = 0;
-    const auto b = sampling::run_langevin_batched(*M, [&](const Mat& Z, int step) {
-      EXPECT_EQ(step, calls++);
-      Mat B(Z.rows(), Z.cols());
-      for (Eigen::Index c = 0; c < Z.rows(); ++c) B.row(c) = d.field(Z.row(c).transpose()).transpose();
-      return B;
-    }, o);
+    const auto b = sampling::run_langevin_batched(
+        *M,
+        [&](const Mat& Z, int step) {
+          EXPECT_EQ(step, calls++);
+          Mat B(Z.rows(), Z.cols());
+          for (Eigen::Index c = 0; c < Z.rows(); ++c) B.row(c) = d.field(Z.row(c).transpose()).transpose();
+          return B;
+        },
+        o);
     EXPECT_EQ(calls, 30);
     ASSERT_EQ(a.samples.rows(), b.samples.rows()) << spec;
     EXPECT_EQ(a.records_per_chain, b.records_per_chain);
@@ -52,15 +56,21 @@ TEST(LangevinBatched, RefusesBadDriftsAndMala) {
   sampling::LangevinOptions o;
   o.chains = 3;
   o.steps = 4;
-  EXPECT_THROW(sampling::run_langevin_batched(*M, [](const Mat& Z, int) { return Mat(Z.leftCols(2)); }, o),
+  EXPECT_THROW(sampling::run_langevin_batched(
+                   *M, [](const Mat& Z, int) { return Mat(Z.leftCols(2)); }, o),
                InvalidArgument);
-  EXPECT_THROW(sampling::run_langevin_batched(*M, [](const Mat& Z, int) { return Mat(Z * std::nan("")); }, o),
+  EXPECT_THROW(sampling::run_langevin_batched(
+                   *M, [](const Mat& Z, int) { return Mat(Z * std::nan("")); }, o),
                InvalidArgument);
   o.metropolis = true;
-  EXPECT_THROW(sampling::run_langevin_batched(*M, [](const Mat& Z, int) { return Z; }, o), InvalidArgument);
+  EXPECT_THROW(sampling::run_langevin_batched(
+                   *M, [](const Mat& Z, int) { return Z; }, o),
+               InvalidArgument);
   o.metropolis = false;
   o.steps = 0;
-  EXPECT_THROW(sampling::run_langevin_batched(*M, [](const Mat& Z, int) { return Z; }, o), InvalidArgument);
+  EXPECT_THROW(sampling::run_langevin_batched(
+                   *M, [](const Mat& Z, int) { return Z; }, o),
+               InvalidArgument);
 }
 
 }  // namespace

@@ -7,12 +7,14 @@
 // Statistical tests use fixed seeds; each states its tolerance in standard errors. The family of
 // statistical checks in this file has at most 12 members, so each uses z = 3.5 (two-sided
 // per-test level 4.7e-4, Bonferroni family level < 0.6%).
-#include <gtest/gtest.h>
+#include "rbsm/sampling/langevin.hpp"
 
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dist/special.hpp"
@@ -23,12 +25,11 @@
 #include "rbsm/random.hpp"
 #include "rbsm/sampling/drifts.hpp"
 #include "rbsm/sampling/equilibrium.hpp"
-#include "rbsm/sampling/langevin.hpp"
 #include "rbsm/sampling/ziggurat.hpp"
 
 namespace rs = rbsm::sampling;
-using rbsm::geometry::Vec;
 using rbsm::geometry::Mat;
+using rbsm::geometry::Vec;
 
 namespace {
 constexpr double kZ = 3.5;
@@ -86,7 +87,8 @@ TEST(AxialEquilibrium, ConstantDriftIsVmf) {
   const int d = 6;
   const auto law = rs::axial_equilibrium(d, [](double t) { return 2.0 - 1.5 * t; });
   auto w = [&](double t) { return std::exp(2.0 * t - 0.75 * t * t) * std::pow(1 - t * t, 0.5 * (d - 2)); };
-  const double Z = rbsm::dist::integrate(w, -1, 1), M = rbsm::dist::integrate([&](double t) { return t * w(t); }, -1, 1);
+  const double Z = rbsm::dist::integrate(w, -1, 1),
+               M = rbsm::dist::integrate([&](double t) { return t * w(t); }, -1, 1);
   EXPECT_NEAR(law.mean_cosine, M / Z, 1e-8);
 }
 
@@ -311,7 +313,8 @@ TEST(Langevin, RbDriftsOrderedAsThePaperPredicts) {
   // drifts, no step bias). On S^6 and S^10: rb under-concentrates (kappa_eff < 2 by > kZ se), and
   // |kappa_eff - 2| orders as rb-full < rb-extrinsic < rb (each gap > kZ se of the difference).
   for (int d : {6, 10}) {
-    const std::shared_ptr<const rbsm::geometry::Manifold> M = rbsm::geometry::make_manifold("sphere:" + std::to_string(d));
+    const std::shared_ptr<const rbsm::geometry::Manifold> M =
+        rbsm::geometry::make_manifold("sphere:" + std::to_string(d));
     const auto q = rbsm::dist::make_density("vmf:kappa=2", M);
     auto gap = [&](const std::string& name) {
       rs::LangevinOptions o;
@@ -325,6 +328,7 @@ TEST(Langevin, RbDriftsOrderedAsThePaperPredicts) {
     const auto [full, full_se] = gap("rb-full");
     EXPECT_LT(rb, -kZ * rb_se) << "d = " << d;
     EXPECT_GT(std::abs(rb) - std::abs(ext), kZ * std::hypot(rb_se, ext_se)) << "d = " << d << ": " << rb << " " << ext;
-    EXPECT_GT(std::abs(ext) - std::abs(full), kZ * std::hypot(ext_se, full_se)) << "d = " << d << ": " << ext << " " << full;
+    EXPECT_GT(std::abs(ext) - std::abs(full), kZ * std::hypot(ext_se, full_se))
+        << "d = " << d << ": " << ext << " " << full;
   }
 }

@@ -3,12 +3,12 @@
 // quadrature itself: at sigma_s the two agree to the quadrature's tolerance, their difference shrinks
 // like sigma^4, and below sigma_s the quadrature (where rounding still lets it run) agrees with the
 // expansion that exact_rb_target returns.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/dsm/expansion.hpp"
@@ -36,7 +36,8 @@ struct Problem {
   std::shared_ptr<const rbsm::geometry::Manifold> M;
   std::unique_ptr<rbsm::dist::Density> q;
   rbsm::dsm::ExpansionTerms terms;
-  explicit Problem(const Case& c) : M(rbsm::geometry::make_manifold(c.manifold)), q(rbsm::dist::make_density(c.dist, M)) {
+  explicit Problem(const Case& c)
+      : M(rbsm::geometry::make_manifold(c.manifold)), q(rbsm::dist::make_density(c.dist, M)) {
     terms = rbsm::dsm::expansion_terms(*q, c.y);
   }
 };
@@ -120,7 +121,8 @@ TEST(RbSmallSigma, OutOfReachNamesTheLimits) {
   } catch (const rbsm::InvalidArgument& e) {
     msg = e.what();
   }
-  EXPECT_NE(msg.find("is out of reach: the quadrature is limited by rounding below sigma = 0.0005"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("is out of reach: the quadrature is limited by rounding below sigma = 0.0005"), std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("or --method estimator"), std::string::npos) << msg;
 }
 

@@ -1,9 +1,8 @@
 // Reliability rules of the library (docs/reliability.md): the run folder's lock, its clean-up on failure
 // and of stale temporaries, the option validators, and inputs at the edge of double precision whose
 // expected values are closed forms (a projection of (1e308, 1e308, 0), mixture weights near 1e308).
-#include <gtest/gtest.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -12,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/error.hpp"
@@ -397,8 +398,8 @@ TEST(ZipCheck, AnIntactArchivePassesAndAFlippedByteInARecordIsACorruptedCheckpoi
     rbsm::io::verify_zip_checksums(d / "flipped.pt");
     FAIL() << "a flipped byte inside a tensor record was not noticed";
   } catch (const rbsm::IoError& e) {
-    const std::string expected = "checkpoint " + (d / "flipped.pt").string() +
-                                 " is corrupted (checksum mismatch): record 'archive/data/0'";
+    const std::string expected =
+        "checkpoint " + (d / "flipped.pt").string() + " is corrupted (checksum mismatch): record 'archive/data/0'";
     EXPECT_EQ(std::string(e.what()).rfind(expected, 0), 0u) << e.what();
   }
 

@@ -1,12 +1,12 @@
 // config.json of every run folder names the command that made it and its command line (issue 15): the
 // subcommand given to io::set_invocation, unless the command's own config names one, and argv.
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "rbsm/io/files.hpp"
@@ -18,12 +18,8 @@ TEST(RunFolderConfig, ConfigNamesTheCommandAndItsCommandLine) {
   const fs::path base = fs::temp_directory_path() / ("rbsm-config-test-" + std::to_string(::getpid()));
   fs::remove_all(base);
   rbsm::io::set_invocation("equilibrium", {"rbsm", "equilibrium", "--drift", "true"});
-  {
-    rbsm::io::RunFolder run(base / "a", {{"sigma", 0.29}});
-  }
-  {
-    rbsm::io::RunFolder run(base / "b", {{"command", "reproduce"}, {"profile", "quick"}});
-  }
+  { rbsm::io::RunFolder run(base / "a", {{"sigma", 0.29}}); }
+  { rbsm::io::RunFolder run(base / "b", {{"command", "reproduce"}, {"profile", "quick"}}); }
   rbsm::io::set_invocation("", {});
   const auto a = nlohmann::json::parse(rbsm::io::read_file(base / "a" / "config.json"));
   EXPECT_EQ(a["command"], "equilibrium");

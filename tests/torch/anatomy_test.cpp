@@ -2,11 +2,10 @@
 // overlaps on analytic fields whose answers are known in closed form, plus finite-difference checks.
 // Expected values come from closed forms and from Eigen decompositions of the constructed matrices,
 // never from the code under test.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "rbsm/anatomy/analysis.hpp"
@@ -72,8 +71,7 @@ TEST(AnatomyGaussianSubspace, ConservativeScoreHasUEqualMinusV) {
 TEST(AnatomyGaussianSubspace, LocalDimensionIsSubspaceDimension) {
   for (int d : {0, 1, 5, 20, 49})
     for (double sigma : {0.02, 0.1, 0.5}) {
-      const std::string spec =
-          "gaussian-subspace:D=50,d=" + std::to_string(d) + ",sigma=" + std::to_string(sigma);
+      const std::string spec = "gaussian-subspace:D=50,d=" + std::to_string(d) + ",sigma=" + std::to_string(sigma);
       const auto f = ra::make_analytic_field(spec);
       const auto p = ra::analyze_point(f.field, random_point(50, 3));
       EXPECT_EQ(p.local_dim, d) << spec;
@@ -86,10 +84,10 @@ TEST(AnatomyLocalDimension, RuleOnHandMadeSpectra) {
   Eigen::VectorXd s(5);
   s << 1.0, 10.0, 1 / 0.0115, 1 / 0.0105, 100.0;  // 1/s: 1, 0.1, 0.0115, 0.0105, 0.01
   EXPECT_EQ(ra::local_dimension(s, s2, 0.1), 3);
-  EXPECT_EQ(ra::local_dimension(s, s2, 0.2), 2);    // floor 0.012
-  EXPECT_EQ(ra::local_dimension(s, s2, 0.04), 4);   // floor 0.0104
-  EXPECT_EQ(ra::local_dimension(s, s2, -0.5), 5);   // floor 0.005: every rank counts
-  EXPECT_EQ(ra::local_dimension(s, 100.0, 0.1), 0); // huge noise: nothing above the floor
+  EXPECT_EQ(ra::local_dimension(s, s2, 0.2), 2);     // floor 0.012
+  EXPECT_EQ(ra::local_dimension(s, s2, 0.04), 4);    // floor 0.0104
+  EXPECT_EQ(ra::local_dimension(s, s2, -0.5), 5);    // floor 0.005: every rank counts
+  EXPECT_EQ(ra::local_dimension(s, 100.0, 0.1), 0);  // huge noise: nothing above the floor
   Eigen::VectorXd z(3);
   z << 0.0, 100.0, 200.0;  // s = 0 is 1/s = infinity; 1/s = 0.01, 0.005 are below the floor
   EXPECT_EQ(ra::local_dimension(z, s2, 0.1), 1);
@@ -113,9 +111,9 @@ TEST(AnatomyOverlap, IdenticalSubspacesGiveOne) {
   B.leftCols(n) = A.leftCols(n) * R1;
   B.rightCols(D - n) = A.rightCols(D - n) * R2;
   const Eigen::VectorXd phi = ra::overlap_curve(A, B);
-  EXPECT_NEAR(phi(n - 1), 1.0, 1e-12);      // Phi_n = 1: identical n-dimensional subspaces
-  EXPECT_NEAR(phi(D - 1), 1.0, 1e-12);      // the whole space always overlaps
-  EXPECT_LT(phi(n / 2 - 1), 0.999);         // a part of a rotated block does not
+  EXPECT_NEAR(phi(n - 1), 1.0, 1e-12);  // Phi_n = 1: identical n-dimensional subspaces
+  EXPECT_NEAR(phi(D - 1), 1.0, 1e-12);  // the whole space always overlaps
+  EXPECT_LT(phi(n / 2 - 1), 0.999);     // a part of a rotated block does not
   // disjoint subspaces: B's first n vectors orthogonal to A's first n
   Eigen::MatrixXd C(D, D);
   C << A.rightCols(D - n), A.leftCols(n);
@@ -232,10 +230,10 @@ TEST(AnatomyErrors, BadInputsThrowOneLineErrors) {
                rbsm::InvalidArgument);
   EXPECT_THROW(ra::measure(ra::decompose_jacobian(torch::eye(3, torch::kFloat64)), 0.1, -1.0, false),
                rbsm::InvalidArgument);
-  for (const char* spec : {"gaussian-subspace:D=10,d=10,sigma=0.1", "gaussian-subspace:D=10,d=2,sigma=0",
-                           "gaussian-subspace:D=10,d=2", "noisy-sphere:D=3,d=3,sigma=0.1",
-                           "noisy-sphere:D=5,d=2,kappa=-1,sigma=0.1", "linear:D=5", "mystery:D=3",
-                           "gaussian-subspace:D=10,d=2,sigma=0.1,extra=1"})
+  for (const char* spec :
+       {"gaussian-subspace:D=10,d=10,sigma=0.1", "gaussian-subspace:D=10,d=2,sigma=0", "gaussian-subspace:D=10,d=2",
+        "noisy-sphere:D=3,d=3,sigma=0.1", "noisy-sphere:D=5,d=2,kappa=-1,sigma=0.1", "linear:D=5", "mystery:D=3",
+        "gaussian-subspace:D=10,d=2,sigma=0.1,extra=1"})
     EXPECT_THROW(ra::make_analytic_field(spec), rbsm::InvalidArgument) << spec;
   EXPECT_THROW(ra::decompose_jacobian(torch::zeros({3, 4})), rbsm::InvalidArgument);
   EXPECT_THROW(ra::decompose_jacobian(torch::full({2, 2}, std::nan(""))), rbsm::NumericalError);

@@ -1,16 +1,16 @@
 // Tests of the sample-quality classifier: shapes, training reduces the loss, augmentation, the
 // learning-rate schedule, checkpoints, and evaluate_samples on samples equal to the held-out set.
-#include <gtest/gtest.h>
+#include "rbsm/nn/classifier.hpp"
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
-#include "rbsm/nn/classifier.hpp"
 #include "rbsm/nn/sample_quality.hpp"
 #include "rbsm/nn/tensor_data.hpp"
 
@@ -85,9 +85,9 @@ TEST(Classifier, TrainingReducesLossAndFitsSmallData) {
   EXPECT_EQ(r.steps, 24);
   EXPECT_LT(losses.back(), 0.5 * losses.front());  // cross-entropy of chance: log 10 = 2.30
   EXPECT_GT(classifier_accuracy(net, images_to_tensor(s), labels_to_tensor(s), torch::kCPU), 0.9);
-  EXPECT_THROW(train_classifier(net, images_to_tensor(s), labels_to_tensor(s), ClassifierTrainOptions().lr(-1),
-                                torch::kCPU),
-               rbsm::InvalidArgument);
+  EXPECT_THROW(
+      train_classifier(net, images_to_tensor(s), labels_to_tensor(s), ClassifierTrainOptions().lr(-1), torch::kCPU),
+      rbsm::InvalidArgument);
 }
 
 TEST(Classifier, LearningRateSchedule) {
@@ -95,8 +95,8 @@ TEST(Classifier, LearningRateSchedule) {
   o.lr(1.0).warmup(10);
   EXPECT_DOUBLE_EQ(classifier_learning_rate(o, 0, 110), 0.1);
   EXPECT_DOUBLE_EQ(classifier_learning_rate(o, 9, 110), 1.0);
-  EXPECT_DOUBLE_EQ(classifier_learning_rate(o, 10, 110), 1.0);           // cosine at progress 0
-  EXPECT_NEAR(classifier_learning_rate(o, 60, 110), 0.5, 1e-12);         // cos(pi/2) = 0
+  EXPECT_DOUBLE_EQ(classifier_learning_rate(o, 10, 110), 1.0);    // cosine at progress 0
+  EXPECT_NEAR(classifier_learning_rate(o, 60, 110), 0.5, 1e-12);  // cos(pi/2) = 0
   EXPECT_NEAR(classifier_learning_rate(o, 109, 110), 0.5 * (1 + std::cos(M_PI * 0.99)), 1e-12);
 }
 
@@ -106,7 +106,8 @@ TEST(Classifier, AugmentationIsDeterministicAndMovesMassAtMostMaxShift) {
   x.index_put_({torch::indexing::Slice(), 0, torch::indexing::Slice(12, 16), torch::indexing::Slice(12, 16)}, 1.0);
   ClassifierTrainOptions shift_only;
   shift_only.max_shift(2).max_rotation(0).max_scale(0).seed(5);
-  const auto a = augment_batch(x, shift_only, 7), b = augment_batch(x, shift_only, 7), c = augment_batch(x, shift_only, 8);
+  const auto a = augment_batch(x, shift_only, 7), b = augment_batch(x, shift_only, 7),
+             c = augment_batch(x, shift_only, 8);
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_FALSE(torch::equal(a, c));
   const auto coords = torch::arange(28, torch::kFloat32);

@@ -32,7 +32,15 @@ inline torch::Tensor bar_images(std::int64_t n, std::uint64_t seed = 1) {
 }
 
 inline TrainOptions fast_train(std::int64_t steps) {
-  return TrainOptions().steps(steps).batch_size(8).lr(2e-3).warmup(0).ema_decay(0.9).checkpoint_every(1000).log_every(1).seed(7);
+  return TrainOptions()
+      .steps(steps)
+      .batch_size(8)
+      .lr(2e-3)
+      .warmup(0)
+      .ema_decay(0.9)
+      .checkpoint_every(1000)
+      .log_every(1)
+      .seed(7);
 }
 
 /// A fresh empty directory under the system temp folder.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "diffusion_fixtures.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/nn/sampler.hpp"
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "diffusion_fixtures.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/nn/checkpoint.hpp"
@@ -27,7 +28,8 @@ void expect_bit_identical(const fs::path& a, const fs::path& b) {
   for (bool ema : {false, true}) {
     const auto wa = weights(a, ema), wb = weights(b, ema);
     ASSERT_EQ(wa.size(), wb.size());
-    for (std::size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i])) << "tensor " << i << " ema " << ema;
+    for (std::size_t i = 0; i < wa.size(); ++i)
+      EXPECT_TRUE(torch::equal(wa[i], wb[i])) << "tensor " << i << " ema " << ema;
   }
 }
 
@@ -44,7 +46,8 @@ std::vector<double> losses(const fs::path& run) {
 TEST(DiffusionTrain, LossDecreases) {
   torch::set_num_threads(1);
   const auto dir = fresh_dir("loss");
-  const auto r = train_score_model(bar_images(64), tiny_unet(), VPSDE(), fast_train(80).batch_size(16), dir, torch::kCPU);
+  const auto r =
+      train_score_model(bar_images(64), tiny_unet(), VPSDE(), fast_train(80).batch_size(16), dir, torch::kCPU);
   EXPECT_EQ(r.step, 80);
   const auto l = losses(dir);
   ASSERT_EQ(l.size(), 80u);
@@ -141,7 +144,8 @@ TEST(DiffusionTrain, BatchIndicesArePerEpochPermutations) {
     EXPECT_EQ(*s.begin(), 0);
     EXPECT_EQ(*s.rbegin(), 9);
   }
-  EXPECT_NE(std::vector<std::int64_t>(all.begin(), all.begin() + 10), std::vector<std::int64_t>(all.begin() + 10, all.end()));
+  EXPECT_NE(std::vector<std::int64_t>(all.begin(), all.begin() + 10),
+            std::vector<std::int64_t>(all.begin() + 10, all.end()));
   EXPECT_NE(batch_indices(3, 0, 4, 10), batch_indices(4, 0, 4, 10));
 }
 

@@ -5,13 +5,15 @@
 //
 // The workers are this test binary, started by nn::launch_local_workers with --gtest_filter on
 // DistributedWorker.Run and the case in RBSM_DIST_TEST_* variables (the test is skipped without them).
+#include "rbsm/nn/distributed.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -19,11 +21,11 @@
 #include <gtest/gtest.h>
 
 #include "diffusion_fixtures.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/fit/fit.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/nn/checkpoint.hpp"
-#include "rbsm/nn/distributed.hpp"
 #include "rbsm/nn/train.hpp"
 #include "rbsm/random.hpp"
 
@@ -42,8 +44,8 @@ struct Case {
   std::string model = "train";  // train | fit
   fs::path out;
   bool resume = false;
-  int stop_at = -1;             // a stop request before this step (should_stop's (stop_at + 1)-th call)
-  std::string fault;            // on rank 1 after step fault_step: die | hang
+  int stop_at = -1;   // a stop request before this step (should_stop's (stop_at + 1)-th call)
+  std::string fault;  // on rank 1 after step fault_step: die | hang
   int fault_step = 0;
   int checkpoint_every = 1000;
 };
@@ -102,8 +104,8 @@ void run_case(const Case& c, World world, int threads = 1) {
     hooks.should_stop = should_stop;
     hooks.on_step = [&](std::int64_t step, double, double) { on_step(step); };
     train_score_model(testing::bar_images(20), testing::tiny_unet(), VPSDE(),
-                      testing::fast_train(20).checkpoint_every(c.checkpoint_every), c.out, torch::kCPU, c.resume,
-                      hooks, world);
+                      testing::fast_train(20).checkpoint_every(c.checkpoint_every), c.out, torch::kCPU, c.resume, hooks,
+                      world);
   } else {
     fit::FitOptions o = fit_options();
     o.checkpoint_every = c.checkpoint_every;
@@ -192,7 +194,8 @@ std::vector<double> step_losses(const std::string& model, const fs::path& run) {
     std::getline(in, line);
     while (std::getline(in, line)) out.push_back(std::stod(line.substr(line.find(',') + 1)));
   } else {
-    for (const auto& row : fit::FitModel::load(run).config().at("state").at("metrics")) out.push_back(row[1].get<double>());
+    for (const auto& row : fit::FitModel::load(run).config().at("state").at("metrics"))
+      out.push_back(row[1].get<double>());
   }
   return out;
 }
@@ -361,8 +364,7 @@ TEST(Distributed, AllReduceSumsEveryDtypeAndTheScalars) {
       try {
         World w = World::join(local(r, 2, port));
         // rank r: float32 [r+1, ...] of shape 3x4, float64 arange * (r+1), a float32 vector
-        got[r] = {torch::full({3, 4}, static_cast<float>(r + 1)),
-                  torch::arange(5, torch::kFloat64) * (r + 1),
+        got[r] = {torch::full({3, 4}, static_cast<float>(r + 1)), torch::arange(5, torch::kFloat64) * (r + 1),
                   torch::full({7}, 0.5f * static_cast<float>(r))};
         scalars[r] = {1.0 + r, r == 1 ? 1.0 : 0.0};
         w.all_reduce_sum(got[r], scalars[r]);
@@ -413,7 +415,8 @@ TEST(Distributed, TheEnvironmentContractIsCheckedVariableByVariable) {
   EXPECT_FALSE(DistributedOptions::from_environment().has_value());  // no WORLD_SIZE: one process
   EXPECT_NE(with({{"WORLD_SIZE", "two"}}).find("WORLD_SIZE='two'"), std::string::npos);
   EXPECT_NE(with({{"WORLD_SIZE", "2"}}).find("RANK is not"), std::string::npos);
-  EXPECT_NE(with({{"WORLD_SIZE", "2"}, {"RANK", "2"}}).find("RANK='2': expected an integer in [0, 1]"), std::string::npos);
+  EXPECT_NE(with({{"WORLD_SIZE", "2"}, {"RANK", "2"}}).find("RANK='2': expected an integer in [0, 1]"),
+            std::string::npos);
   EXPECT_NE(with({{"WORLD_SIZE", "2"}, {"RANK", "1"}}).find("MASTER_ADDR is not"), std::string::npos);
   EXPECT_NE(with({{"WORLD_SIZE", "2"}, {"RANK", "1"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}})
                 .find("MASTER_PORT='70000'"),

@@ -1,9 +1,10 @@
 // Random Fourier features of the fit network and the batched MALA of fit::sample_model (issue 13,
 // docs/fit.md §2 and §6).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -62,7 +63,8 @@ TEST(FitFourier, MatrixShapesAndDescription) {
   const NoiseNetOptions back = NoiseNetOptions::from_json(o.to_json());
   EXPECT_EQ(back.fourier_features, 16);
   EXPECT_EQ(back.fourier_scale, 8.0);
-  const nlohmann::json old = {{"dim", 3}, {"width", 32}, {"depth", 2}, {"frequencies", 4}, {"parametrisation", "energy"}};
+  const nlohmann::json old = {
+      {"dim", 3}, {"width", 32}, {"depth", 2}, {"frequencies", 4}, {"parametrisation", "energy"}};
   const NoiseNetOptions o_old = NoiseNetOptions::from_json(old);
   EXPECT_EQ(o_old.fourier_features, 0);
   EXPECT_EQ(o_old.to_json(), old);

@@ -1,6 +1,8 @@
 // Manifold fits (include/rbsm/fit/fit.hpp): scores and corrected energies against finite differences on M,
 // which corrections are energies, the normaliser of a trained model on an independent finer rule,
 // bit-identical resume, thread independence, and recovery of a known density.
+#include "rbsm/fit/fit.hpp"
+
 #include <cmath>
 #include <filesystem>
 
@@ -11,7 +13,6 @@
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/dsm/corrections.hpp"
 #include "rbsm/error.hpp"
-#include "rbsm/fit/fit.hpp"
 #include "rbsm/fit/study.hpp"
 #include "rbsm/random.hpp"
 

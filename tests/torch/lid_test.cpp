@@ -1,17 +1,19 @@
 // Local intrinsic dimension (include/rbsm/anatomy/lid*.hpp): the three estimators on the exact VP score
 // of a Gaussian on a subspace (closed-form answers), FLIPD against an independent derivation, the
 // normal-bundle gap rule, the manifold samplers, and a short training on a low-dimensional sphere.
+#include "rbsm/anatomy/lid.hpp"
+
 #include <cmath>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "rbsm/anatomy/lid.hpp"
+#include "diffusion_fixtures.hpp"
+
 #include "rbsm/anatomy/lid_bench.hpp"
 #include "rbsm/anatomy/lid_data.hpp"
 #include "rbsm/anatomy/model_field.hpp"
 #include "rbsm/error.hpp"
-#include "diffusion_fixtures.hpp"
 
 namespace rbsm::anatomy {
 namespace {

@@ -2,14 +2,15 @@
 // bit-identically; the Eigen evaluation used by Langevin equals the LibTorch forward pass projected onto
 // T_z M; regression on noiseless tangent targets of a smooth field reaches a small error; bad
 // checkpoints fail with IoError.
-#include <gtest/gtest.h>
+#include "rbsm/nn/mlp.hpp"
 
 #include <filesystem>
 #include <fstream>
 
+#include <gtest/gtest.h>
+
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/manifold.hpp"
-#include "rbsm/nn/mlp.hpp"
 
 namespace fs = std::filesystem;
 using rbsm::geometry::Mat;

@@ -1,7 +1,6 @@
 // Reliability of the LibTorch commands' library parts (issue 16, docs/reliability.md): `evaluate
 // --classifier DIR` never trains a classifier into another kind of run, and the analytic anatomy
 // fields stay finite and fast at parameters near the edge of double precision.
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +9,8 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "rbsm/anatomy/analytic_fields.hpp"
 #include "rbsm/error.hpp"
@@ -82,9 +83,8 @@ TEST(Reliability, ACheckpointWithAFlippedTensorByteIsRefused) {
     rbsm::nn::load_mlp(d / "flipped.pt");
     FAIL() << "a checkpoint with a flipped tensor byte loaded";
   } catch (const rbsm::IoError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("MLP checkpoint " + (d / "flipped.pt").string() +
-                                              " is corrupted (checksum mismatch): record '",
-                                          0),
+    EXPECT_EQ(std::string(e.what()).rfind(
+                  "MLP checkpoint " + (d / "flipped.pt").string() + " is corrupted (checksum mismatch): record '", 0),
               0u)
         << e.what();
   }

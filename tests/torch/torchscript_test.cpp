@@ -3,14 +3,13 @@
 // closed-form Jacobian, spectrum, local dimension and FLIPD; the same field agrees with the native analytic
 // field; rbsm's U-Net exported by export_unet_torchscript gives the native Jacobian; bad models give one-line
 // errors. Expected values are closed forms, never the code under test.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -47,19 +46,20 @@ std::string gaussian_module_bytes(const Eigen::MatrixXd& Q, const std::string& s
   torch::jit::Module m("GaussianSubspace");
   m.register_buffer("P", Pt);
   const ra::NoiseSchedule sch = ra::parse_schedule(schedule);
-  std::string sched = schedule == "vp"
-                          ? "    B = " + num(sch.vp.beta_min) + " * tt + " + num(0.5 * (sch.vp.beta_max - sch.vp.beta_min)) +
-                                " * tt * tt\n    a = torch.exp(-0.5 * B)\n    s2 = -torch.expm1(-B)\n"
-                          : "    s = " + num(sch.ve_sigma_min) + " * torch.exp(tt * " +
-                                num(std::log(sch.ve_sigma_max / sch.ve_sigma_min)) +
-                                ")\n    a = torch.ones_like(tt)\n    s2 = s * s\n";
+  std::string sched =
+      schedule == "vp"
+          ? "    B = " + num(sch.vp.beta_min) + " * tt + " + num(0.5 * (sch.vp.beta_max - sch.vp.beta_min)) +
+                " * tt * tt\n    a = torch.exp(-0.5 * B)\n    s2 = -torch.expm1(-B)\n"
+          : "    s = " + num(sch.ve_sigma_min) + " * torch.exp(tt * " +
+                num(std::log(sch.ve_sigma_max / sch.ve_sigma_min)) + ")\n    a = torch.ones_like(tt)\n    s2 = s * s\n";
   std::string out = param == "score" ? "    out = score\n"
                     : param == "eps" ? "    out = -torch.sqrt(s2) * score\n"
                                      : "    out = (xf + s2 * score) / a\n";
-  m.define("def forward(self, x, t):\n    n = x.size(0)\n    xf = x.reshape(n, -1)\n"
-           "    tt = t.to(xf.dtype).reshape(n, 1)\n" + sched +
-           "    px = torch.matmul(xf, self.P)\n    score = -(px / (a * a + s2) + (xf - px) / s2)\n" + out +
-           "    return out.reshape(x.size())\n");
+  m.define(
+      "def forward(self, x, t):\n    n = x.size(0)\n    xf = x.reshape(n, -1)\n"
+      "    tt = t.to(xf.dtype).reshape(n, 1)\n" +
+      sched + "    px = torch.matmul(xf, self.P)\n    score = -(px / (a * a + s2) + (xf - px) / s2)\n" + out +
+      "    return out.reshape(x.size())\n");
   std::ostringstream b;
   m.save(b);
   return b.str();
@@ -180,8 +180,8 @@ TEST(TorchScriptField, SameJacobianAsTheNativeAnalyticField) {
   const double sigma = 0.2;
   const auto native = ra::make_analytic_field("gaussian-subspace:D=16,d=4,sigma=0.2");
   const Eigen::MatrixXd Q = Eigen::MatrixXd::Identity(D, d);
-  const auto model = ra::TorchScriptModel::load_bytes(gaussian_module_bytes(Q, "ve", "score"), "gauss",
-                                                      options("score", "ve", {D}));
+  const auto model =
+      ra::TorchScriptModel::load_bytes(gaussian_module_bytes(Q, "ve", "score"), "gauss", options("score", "ve", {D}));
   const auto field = model.field(model.options().schedule.time_of_sigma(sigma));
   EXPECT_NEAR(field.sigma, sigma, 1e-14);
   rbsm::Rng rng(3);
@@ -207,7 +207,8 @@ TEST(TorchScriptField, ExportedUNetGivesTheNativeJacobian) {
   }
   model.net->eval();
   for (auto& p : model.net->parameters()) p.set_requires_grad(false);
-  const auto path = std::filesystem::temp_directory_path() / ("rbsm_torchscript_unet_" + std::to_string(::getpid()) + ".pt");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("rbsm_torchscript_unet_" + std::to_string(::getpid()) + ".pt");
   nn::export_unet_torchscript(model, path);
   const auto ts = ra::TorchScriptModel::load(path, options("eps", "vp", {1, 28, 28}));
   std::filesystem::remove(path);

@@ -1,5 +1,7 @@
 // U-Net shapes and parameter count, the VP-SDE closed forms (against an ODE solved numerically and
 // against the source document's sigma_t), the score parametrisation, checkpoint loading and its errors.
+#include "rbsm/nn/unet.hpp"
+
 #include <unistd.h>
 
 #include <cmath>
@@ -8,11 +10,11 @@
 #include <gtest/gtest.h>
 
 #include "diffusion_fixtures.hpp"
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/nn/checkpoint.hpp"
 #include "rbsm/nn/sde.hpp"
-#include "rbsm/nn/unet.hpp"
 
 namespace rbsm::nn {
 namespace {
@@ -156,8 +158,7 @@ class CheckpointTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::filesystem::path(fresh_dir("ckpt"));
-    train_score_model(testing::bar_images(16), tiny_unet(), VPSDE(), testing::fast_train(3), *dir_,
-                      torch::kCPU);
+    train_score_model(testing::bar_images(16), tiny_unet(), VPSDE(), testing::fast_train(3), *dir_, torch::kCPU);
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);
@@ -221,9 +222,8 @@ TEST_F(CheckpointTest, WeightsOfAnotherArchitectureAreRejected) {
   UNet small(tiny_unet());
   torch::serialize::OutputArchive ar, sub;
   small->save(sub);
-  nlohmann::json cfg{{"unet", tiny_unet().channels(16).to_json()},
-                     {"sde", {{"beta_min", 0.1}, {"beta_max", 20.0}}},
-                     {"step", 1}};
+  nlohmann::json cfg{
+      {"unet", tiny_unet().channels(16).to_json()}, {"sde", {{"beta_min", 0.1}, {"beta_max", 20.0}}}, {"step", 1}};
   ar.write("format", c10::IValue(std::string(kScoreModelFormat)));
   ar.write("config", c10::IValue(cfg.dump()));
   ar.write("ema", sub);

@@ -3,20 +3,20 @@
 // loop; -ELBO decreasing on a short run of a tiny VAE, and runs deterministic in the seed; checkpoints
 // reloading bit-identically and bad ones failing with IoError; the local-dimension rule on constructed
 // posterior variances.
-#include <gtest/gtest.h>
-
-#include <ATen/CPUGeneratorImpl.h>
+#include "rbsm/nn/vae.hpp"
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/table.hpp"
 #include "rbsm/nn/classifier.hpp"
-#include "rbsm/nn/vae.hpp"
 
 namespace fs = std::filesystem;
 using rbsm::nn::VAE;
@@ -76,8 +76,12 @@ TEST(Vae, KlMatchesClosedFormAndMonteCarlo) {
   }
   EXPECT_NEAR(rbsm::nn::kl_to_standard_normal(mu, logvar).item<double>(), expected, 1e-12);
   // zero exactly at the prior
-  EXPECT_EQ(rbsm::nn::kl_to_standard_normal(torch::zeros({2, 7}, torch::kFloat64), torch::zeros({2, 7}, torch::kFloat64))
-                .abs().max().item<double>(), 0.0);
+  EXPECT_EQ(
+      rbsm::nn::kl_to_standard_normal(torch::zeros({2, 7}, torch::kFloat64), torch::zeros({2, 7}, torch::kFloat64))
+          .abs()
+          .max()
+          .item<double>(),
+      0.0);
   // Monte Carlo: E_q[log q(z) - log p(z)], 400k draws (seed 1); std error ~ 0.005, tolerance 0.03.
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   const std::int64_t N = 400000;
@@ -212,10 +216,11 @@ TEST(Vae, BadCheckpointsThrowIoError) {
 }
 
 TEST(Vae, LocalDimensionCountsVariancesStrictlyBelowThreshold) {
-  const auto v = torch::tensor({0.1, 0.49999, 0.5, 0.7, 1.0, 0.2,    //
-                                1.0, 1.0, 1.0, 1.0, 1.0, 1.0,        //
-                                1e-6, 1e-3, 0.01, 0.3, 0.4, 0.45},   //
-                               torch::kFloat64).view({3, 6});
+  const auto v = torch::tensor({0.1, 0.49999, 0.5, 0.7, 1.0, 0.2,   //
+                                1.0, 1.0, 1.0, 1.0, 1.0, 1.0,       //
+                                1e-6, 1e-3, 0.01, 0.3, 0.4, 0.45},  //
+                               torch::kFloat64)
+                     .view({3, 6});
   const auto d = rbsm::nn::local_dimension(v, 0.5);
   EXPECT_EQ(d[0].item<std::int64_t>(), 3);  // 0.1, 0.49999, 0.2 (0.5 itself is not below)
   EXPECT_EQ(d[1].item<std::int64_t>(), 0);

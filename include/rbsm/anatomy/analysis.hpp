@@ -28,13 +28,13 @@ inline constexpr std::array<const char*, 7> kFeatureNames = {"u_minus", "v_minus
                                                              "v_plus",  "w_minus", "w_plus"};
 
 struct PointAnatomy {
-  Eigen::VectorXd s;       ///< singular values, ascending
-  Eigen::VectorXd lambda;  ///< eigenvalues of the symmetrised Jacobian, by |lambda| ascending
-  Eigen::VectorXd cos_uv;  ///< u_i . v_i per rank
+  Eigen::VectorXd s;                       ///< singular values, ascending
+  Eigen::VectorXd lambda;                  ///< eigenvalues of the symmetrised Jacobian, by |lambda| ascending
+  Eigen::VectorXd cos_uv;                  ///< u_i . v_i per rank
   Eigen::VectorXd phi_uv, phi_uw, phi_vw;  ///< Phi_n^{u,v}, Phi_n^{u,w}, Phi_n^{v,w}, n = 1..D (eq. 2)
-  int local_dim = 0;       ///< r_t
-  double sigma = 0;        ///< the field's sigma_t
-  std::vector<Eigen::VectorXd> features;  ///< kFeatureNames order (empty unless keep_features)
+  int local_dim = 0;                       ///< r_t
+  double sigma = 0;                        ///< the field's sigma_t
+  std::vector<Eigen::VectorXd> features;   ///< kFeatureNames order (empty unless keep_features)
   double seconds_jacobian = 0, seconds_decomposition = 0, seconds_measures = 0;
 };
 

@@ -26,8 +26,8 @@ namespace rbsm::anatomy {
 
 struct AnalyticField {
   ScoreField field;
-  int true_local_dim = 0;                  ///< the dimension the local-dimension rule should find
-  std::optional<Eigen::MatrixXd> jacobian; ///< the constant Jacobian, for linear fields
+  int true_local_dim = 0;                   ///< the dimension the local-dimension rule should find
+  std::optional<Eigen::MatrixXd> jacobian;  ///< the constant Jacobian, for linear fields
   /// `n` points from the (noisy) data distribution the field is the score of, rows of an [n, D] tensor
   /// (double). Deterministic in `rng`.
   std::function<torch::Tensor(int n, Rng& rng)> sample_points;

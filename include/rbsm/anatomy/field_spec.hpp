@@ -9,13 +9,13 @@
 namespace rbsm::anatomy {
 
 struct FieldSpec {
-  std::string text;  ///< the spec as given
-  std::string name;  ///< gaussian-subspace | noisy-sphere | linear
-  int D = 0;         ///< ambient dimension
-  int d = 0;         ///< the data's dimension (local dimension of the field)
-  double sigma = 0;  ///< noise level, in [1e-100, 1e100]
-  double kappa = 0;  ///< noisy-sphere: vMF concentration >= 0
-  double skew = 0;   ///< linear: size of the skew part >= 0
+  std::string text;        ///< the spec as given
+  std::string name;        ///< gaussian-subspace | noisy-sphere | linear
+  int D = 0;               ///< ambient dimension
+  int d = 0;               ///< the data's dimension (local dimension of the field)
+  double sigma = 0;        ///< noise level, in [1e-100, 1e100]
+  double kappa = 0;        ///< noisy-sphere: vMF concentration >= 0
+  double skew = 0;         ///< linear: size of the skew part >= 0
   std::uint64_t seed = 0;  ///< linear: rotation seed
 };
 

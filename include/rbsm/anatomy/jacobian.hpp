@@ -13,7 +13,10 @@ struct JacobianOptions {
   /// Cotangents per forward/backward pass: x is repeated `chunk` times, one pass gives `chunk` rows
   /// e_i^T J. 64-98 is the measured sweet spot for the MNIST U-Net on CPU (larger: page faults).
   std::int64_t chunk = 98;
-  JacobianOptions& with_chunk(std::int64_t c) { chunk = c; return *this; }
+  JacobianOptions& with_chunk(std::int64_t c) {
+    chunk = c;
+    return *this;
+  }
 };
 
 /// J(x) at one point x ([D] or [1, D], in the dtype and on the device the field expects); returns

@@ -39,7 +39,7 @@ namespace rbsm::anatomy {
 struct TimeScoreModel {
   nn::ScoreFn score;
   nn::VPSDE sde;
-  std::int64_t dim = 0;                   ///< D
+  std::int64_t dim = 0;                       ///< D
   torch::ScalarType dtype = torch::kFloat32;  ///< dtype the score takes
   std::string description;
   /// Schedules other than `sde` (a variance-exploding TorchScript model: alpha_t = 1): when set, these
@@ -57,17 +57,17 @@ std::string to_string(LidMethod method);  ///< "singular-value" | "normal-bundle
 LidMethod parse_lid_method(const std::string& text);
 
 struct LidOptions {
-  double t = 0.01;                    ///< diffusion time of all three estimators (sigma_t ~ 0.045 for beta 0.1..20)
-  double kappa = 0.1;                 ///< slack of the singular-value rule (> -1)
-  std::int64_t normal_samples = 0;    ///< K of the normal-bundle method (0: 4 D)
+  double t = 0.01;                  ///< diffusion time of all three estimators (sigma_t ~ 0.045 for beta 0.1..20)
+  double kappa = 0.1;               ///< slack of the singular-value rule (> -1)
+  std::int64_t normal_samples = 0;  ///< K of the normal-bundle method (0: 4 D)
   /// Normal bundle: subtract the mean score (over the K points) before the SVD. Off the manifold (a
   /// held-out image, a distance >> sigma_t from the learned M) every score shares the pull back to M,
   /// a rank-one component that makes the largest gap the first one (d = D - 1); centring removes it
   /// and leaves the spread of the scores, which spans the normal space. On M the mean is ~0 and
   /// centring changes nothing (docs/anatomy.md §9).
   bool normal_centre = false;
-  std::int64_t hutchinson_probes = 0; ///< FLIPD trace: 0 = exact (D cotangents), else this many Rademacher probes
-  std::int64_t chunk = 128;           ///< cotangents / score evaluations per pass
+  std::int64_t hutchinson_probes = 0;  ///< FLIPD trace: 0 = exact (D cotangents), else this many Rademacher probes
+  std::int64_t chunk = 128;            ///< cotangents / score evaluations per pass
   /// Throws InvalidArgument for t outside (0, 1], kappa <= -1, negative counts, chunk < 1.
   void validate() const;
 };

@@ -91,8 +91,7 @@ struct LidMethodResult {
 /// normal-bundle noise and Hutchinson probes from Rng(seed, i) (independent of the method order).
 /// `progress(done, total)` counts (point, method) evaluations.
 std::vector<LidMethodResult> evaluate_lid(const TimeScoreModel& model, const Eigen::MatrixXd& points,
-                                          const std::vector<int>& truth, const LidOptions& options,
-                                          std::uint64_t seed,
+                                          const std::vector<int>& truth, const LidOptions& options, std::uint64_t seed,
                                           const std::function<void(std::int64_t, std::int64_t)>& progress = {});
 
 struct LidBenchOptions {

@@ -22,11 +22,11 @@ namespace rbsm::anatomy {
 struct EmbeddedManifold {
   enum class Kind { Sphere, Torus, TwoSpheres };
   Kind kind = Kind::Sphere;
-  std::string spec;    ///< as given
-  std::string label;   ///< e.g. "sphere:5 in R^50", "two-spheres:2+8 in R^30"
-  std::int64_t D = 0;  ///< ambient dimension
-  int d = 0;           ///< dimension (of the first sphere for two-spheres)
-  int d2 = 0;          ///< dimension of the second sphere (two-spheres only)
+  std::string spec;           ///< as given
+  std::string label;          ///< e.g. "sphere:5 in R^50", "two-spheres:2+8 in R^30"
+  std::int64_t D = 0;         ///< ambient dimension
+  int d = 0;                  ///< dimension (of the first sphere for two-spheres)
+  int d2 = 0;                 ///< dimension of the second sphere (two-spheres only)
   Eigen::MatrixXd embedding;  ///< D x m, orthonormal columns
 
   std::int64_t latent_dim() const { return embedding.cols(); }

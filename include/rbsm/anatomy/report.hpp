@@ -17,11 +17,11 @@ namespace rbsm::anatomy {
 
 /// The points analysed at one time (one noise level): x_t of every image and its anatomy.
 struct AnatomySlice {
-  double t = 0;       ///< diffusion time actually used (sampler grid time; 0 for analytic fields)
-  double requested_t = 0;  ///< the time asked for (t is the first grid time <= it)
-  double sigma = 0;   ///< sigma_t
-  std::vector<Eigen::VectorXd> points;   ///< x (model space for images)
-  std::vector<PointAnatomy> anatomy;     ///< same order
+  double t = 0;                         ///< diffusion time actually used (sampler grid time; 0 for analytic fields)
+  double requested_t = 0;               ///< the time asked for (t is the first grid time <= it)
+  double sigma = 0;                     ///< sigma_t
+  std::vector<Eigen::VectorXd> points;  ///< x (model space for images)
+  std::vector<PointAnatomy> anatomy;    ///< same order
 };
 
 /// Analyses every row of `points` ([n, D]) under `field`; `on_point(i)` is called after each (progress).
@@ -37,7 +37,7 @@ struct ReportOptions {
 };
 
 struct AnatomyReport {
-  nlohmann::json summary;                  ///< per slice: t, sigma, local_dim {mean, sd, min, max, per_image}, ...
+  nlohmann::json summary;                      ///< per slice: t, sigma, local_dim {mean, sd, min, max, per_image}, ...
   std::vector<std::filesystem::path> figures;  ///< PNGs written (absolute)
   std::vector<std::filesystem::path> tables;   ///< CSVs written
 };

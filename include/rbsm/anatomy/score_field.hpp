@@ -16,9 +16,9 @@ using FieldFn = std::function<torch::Tensor(const torch::Tensor& x)>;
 
 struct ScoreField {
   FieldFn score;
-  std::int64_t dim = 0;      ///< D
-  double sigma = 0;          ///< noise standard deviation sigma_t at this time (noise floor sigma_t^2)
-  std::string description;   ///< e.g. "gaussian-subspace:D=784,d=20,sigma=0.1" or "checkpoint RUN at t=0.05"
+  std::int64_t dim = 0;     ///< D
+  double sigma = 0;         ///< noise standard deviation sigma_t at this time (noise floor sigma_t^2)
+  std::string description;  ///< e.g. "gaussian-subspace:D=784,d=20,sigma=0.1" or "checkpoint RUN at t=0.05"
   /// Evaluates the field at a batch, checking the shape of what comes back; throws InvalidArgument
   /// if x is not [B, D] or the field returns anything but [B, D].
   torch::Tensor operator()(const torch::Tensor& x) const;

@@ -43,7 +43,7 @@ std::string to_string(Parametrisation p);
 struct NoiseSchedule {
   enum class Kind { VP, VE };
   Kind kind = Kind::VP;
-  nn::VPSDE vp;              ///< vp: rbsm's beta(t) = 0.1 + 19.9 t
+  nn::VPSDE vp;                                     ///< vp: rbsm's beta(t) = 0.1 + 19.9 t
   double ve_sigma_min = 0.01, ve_sigma_max = 50.0;  ///< ve: sigma_t = sigma_min (sigma_max / sigma_min)^t
 
   double alpha(double t) const;  ///< vp: exp(-B(t)/2); ve: 1
@@ -102,8 +102,8 @@ class TorchScriptModel {
   /// grid time, as nn::sample does) go to `trajectory` if given. Depends on the seed only: the generator is
   /// seeded as nn::sample_images seeds its single batch, so for vp an exported rbsm U-Net draws the same
   /// points as `rbsm anatomy --checkpoint` with the same seed.
-  torch::Tensor sample(std::int64_t n, std::int64_t steps, std::uint64_t seed, const std::vector<double>& snapshot_times = {},
-                       nn::Trajectory* trajectory = nullptr,
+  torch::Tensor sample(std::int64_t n, std::int64_t steps, std::uint64_t seed,
+                       const std::vector<double>& snapshot_times = {}, nn::Trajectory* trajectory = nullptr,
                        const std::function<void(std::int64_t)>& on_step = {}) const;
 
  private:
@@ -121,11 +121,11 @@ class TorchScriptModel {
 /// undefined, of x_t along `n` trajectories of the model's reverse SDE (`steps` steps; snapshots snapped
 /// to the grid as in nn::sample, AnatomySlice::t the grid time, requested_t the time asked for).
 /// `progress(done, total)` counts analysed points, `on_sample_step(done, total)` sampler steps.
-std::vector<AnatomySlice> torchscript_anatomy(const TorchScriptModel& model, const std::vector<double>& times,
-                                              const torch::Tensor& points, std::int64_t n, std::int64_t steps,
-                                              const AnatomyOptions& options, std::uint64_t seed,
-                                              const std::function<void(std::int64_t, std::int64_t)>& progress = {},
-                                              const std::function<void(std::int64_t, std::int64_t)>& on_sample_step = {});
+std::vector<AnatomySlice> torchscript_anatomy(
+    const TorchScriptModel& model, const std::vector<double>& times, const torch::Tensor& points, std::int64_t n,
+    std::int64_t steps, const AnatomyOptions& options, std::uint64_t seed,
+    const std::function<void(std::int64_t, std::int64_t)>& progress = {},
+    const std::function<void(std::int64_t, std::int64_t)>& on_sample_step = {});
 
 /// Reads points for --points FILE: a CSV/TSV/whitespace table or a .npy file (data::read_table) with
 /// `dim` columns (flattened C H W), as [n, dim] float64. Throws IoError / InvalidArgument naming the file.

@@ -49,7 +49,8 @@ std::unique_ptr<Density> make_density(const std::string& spec, std::shared_ptr<c
 /// A mixture from the text of the JSON object of a mixture file (`{"weights": [...], "components":
 /// [{"dist": SPEC, "mean": [...]}, ...]}`, docs/densities.md §5); `where` names it in error messages.
 /// Throws InvalidArgument like make_density("@file") does.
-std::unique_ptr<Density> make_mixture_json(const std::string& json_text, std::shared_ptr<const geometry::Manifold> manifold,
+std::unique_ptr<Density> make_mixture_json(const std::string& json_text,
+                                           std::shared_ptr<const geometry::Manifold> manifold,
                                            const std::string& where = "mixture");
 
 }  // namespace rbsm::dist

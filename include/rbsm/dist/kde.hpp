@@ -29,15 +29,15 @@ class KernelDensity {
 
  private:
   std::shared_ptr<const geometry::Manifold> manifold_;
-  Mat refs_;     // sphere: the points; torus: their angles (N x 2)
+  Mat refs_;  // sphere: the points; torus: their angles (N x 2)
   double kappa_, log_kernel_norm_;
   bool sphere_;
 };
 
 struct BandwidthChoice {
-  double kappa = 0;                       ///< the best kappa of the grid
-  double val_nll = 0;                     ///< its mean validation NLL (nats)
-  std::vector<double> grid, grid_val_nll; ///< the whole search
+  double kappa = 0;                        ///< the best kappa of the grid
+  double val_nll = 0;                      ///< its mean validation NLL (nats)
+  std::vector<double> grid, grid_val_nll;  ///< the whole search
 };
 /// Mean validation NLL over kappa = kappa_min ... kappa_max (`count` log-spaced values), then a
 /// golden-section refinement in log kappa around the best grid point.

@@ -39,8 +39,8 @@ class MatrixFisher final : public Density {
 
  private:
   Eigen::Vector3d f_;
-  Vec a_;               // vec(F), row-major (= column-major: F is diagonal)
-  double max_linear_;   // max over SO(3) of tr(F^T R)
+  Vec a_;              // vec(F), row-major (= column-major: F is diagonal)
+  double max_linear_;  // max over SO(3) of tr(F^T R)
   double log_z_, acceptance_;
 };
 

@@ -10,11 +10,11 @@ class Uniform final : public Density {
   explicit Uniform(std::shared_ptr<const geometry::Manifold> manifold);
 
   std::string spec() const override { return "uniform"; }
-  double log_density(const Vec& z) const override;  ///< -log vol(M)
-  Vec grad_log(const Vec& z) const override;        ///< 0
+  double log_density(const Vec& z) const override;    ///< -log vol(M)
+  Vec grad_log(const Vec& z) const override;          ///< 0
   double laplacian_log(const Vec& z) const override;  ///< 0
-  Vec heat_drift(const Vec& z) const override;      ///< 0
-  Vec sample(Rng& rng) const override;              ///< Manifold::sample_uniform
+  Vec heat_drift(const Vec& z) const override;        ///< 0
+  Vec sample(Rng& rng) const override;                ///< Manifold::sample_uniform
 
  private:
   double log_volume_;

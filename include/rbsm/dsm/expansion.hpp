@@ -11,11 +11,11 @@ namespace rbsm::dsm {
 using geometry::Vec;
 
 struct ExpansionTerms {
-  Vec z;        ///< the point on M
-  Vec grad;     ///< grad_M log q
-  Vec b_q;      ///< heat-kernel (intrinsic Tweedie) term
-  Vec K_grad;   ///< K grad_M log q, K = 1/2 W_H - Ric#
-  Vec E_M;      ///< the geometric drift
+  Vec z;       ///< the point on M
+  Vec grad;    ///< grad_M log q
+  Vec b_q;     ///< heat-kernel (intrinsic Tweedie) term
+  Vec K_grad;  ///< K grad_M log q, K = 1/2 W_H - Ric#
+  Vec E_M;     ///< the geometric drift
   /// b_q + K grad (the source document's sigma^2 coefficient).
   Vec source_coefficient() const { return b_q + K_grad; }
   /// b_q + K grad + E_M (the complete sigma^2 coefficient).

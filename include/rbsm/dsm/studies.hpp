@@ -32,10 +32,10 @@ double loglog_slope(const std::vector<double>& x, const std::vector<double>& y);
 
 struct ExpansionRow {
   double sigma = 0;
-  Vec r;                          ///< exact r_sigma(y)
-  Vec measured;                   ///< (r_sigma - grad)/sigma^2
-  double residual_source = 0;     ///< |measured - (b_q + K grad)|
-  double residual_complete = 0;   ///< |measured - (b_q + K grad + E_M)|
+  Vec r;                         ///< exact r_sigma(y)
+  Vec measured;                  ///< (r_sigma - grad)/sigma^2
+  double residual_source = 0;    ///< |measured - (b_q + K grad)|
+  double residual_complete = 0;  ///< |measured - (b_q + K grad + E_M)|
 };
 
 /// The expansion check at one point y for each sigma (exact r_sigma; q must have one).

@@ -22,7 +22,7 @@ struct DsmPairs {
 DsmPairs sample_pairs(const dist::Density& q, double sigma, int n, std::uint64_t seed, int threads = 0);
 
 Vec raw_target(const Vec& Z, const Vec& X, double sigma);                                   ///< (Z - X)/sigma^2
-Vec normal_target(const geometry::Manifold& M, const Vec& X, double sigma);                  ///< (pi(X) - X)/sigma^2
+Vec normal_target(const geometry::Manifold& M, const Vec& X, double sigma);                 ///< (pi(X) - X)/sigma^2
 Vec tangent_target(const geometry::Manifold& M, const Vec& Z, const Vec& X, double sigma);  ///< T_sigma
 
 }  // namespace rbsm::dsm

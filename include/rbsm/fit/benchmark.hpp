@@ -41,10 +41,10 @@ struct EarthBenchmarkOptions {
   std::vector<std::uint64_t> split_seeds{0, 1, 2, 3, 4};
   std::vector<Target> targets{Target::raw, Target::rb};
   std::vector<dsm::Correction> corrections{dsm::Correction::none, dsm::Correction::full};
-  bool by_location = false;           ///< --split-by location instead of a random split
-  FitOptions fit;                     ///< manifold must be sphere:2; seed of each fit = fit.seed + split seed
+  bool by_location = false;  ///< --split-by location instead of a random split
+  FitOptions fit;            ///< manifold must be sphere:2; seed of each fit = fit.seed + split seed
   numerics::CubatureOptions cubature;
-  std::filesystem::path out;          ///< runs go to out/<dataset>/<target>-seed<k>/
+  std::filesystem::path out;  ///< runs go to out/<dataset>/<target>-seed<k>/
   int threads = 0;
   StudyProgress progress;
   std::function<bool()> should_stop;  ///< polled every step: true -> the fit checkpoints, the study throws Error
@@ -52,18 +52,18 @@ struct EarthBenchmarkOptions {
 
 /// One method's test NLL over the splits.
 struct MethodNll {
-  std::string method;                 ///< "kde", or "<target>/<correction>" (e.g. "rb/full")
-  std::vector<double> test_nll;       ///< one per split seed
-  std::vector<double> sigma_eval;     ///< model methods: the chosen sigma per seed (KDE: its kappa)
-  stats::Summary summary;             ///< of test_nll
+  std::string method;              ///< "kde", or "<target>/<correction>" (e.g. "rb/full")
+  std::vector<double> test_nll;    ///< one per split seed
+  std::vector<double> sigma_eval;  ///< model methods: the chosen sigma per seed (KDE: its kappa)
+  stats::Summary summary;          ///< of test_nll
 };
 struct EarthDatasetResult {
   std::string dataset;
-  long n = 0;                         ///< rows of the catalogue
+  long n = 0;                           ///< rows of the catalogue
   double test_duplicates_in_train = 0;  ///< mean over splits
-  std::vector<MethodNll> methods;     ///< kde first
-  std::filesystem::path best_run;     ///< the run of the best model method at the first seed (for figures)
-  std::string best_method;            ///< the model method with the lowest mean test NLL
+  std::vector<MethodNll> methods;       ///< kde first
+  std::filesystem::path best_run;       ///< the run of the best model method at the first seed (for figures)
+  std::string best_method;              ///< the model method with the lowest mean test NLL
 };
 struct EarthBenchmarkResult {
   std::vector<EarthDatasetResult> datasets;
@@ -90,24 +90,24 @@ class KlMonteCarlo {
 };
 
 struct KnownTruthOptions {
-  std::string dist;                   ///< a density spec of dist::make_density (e.g. @mixture.json)
+  std::string dist;  ///< a density spec of dist::make_density (e.g. @mixture.json)
   std::vector<long> sizes{500, 2000, 8000};
   std::vector<Target> targets{Target::raw, Target::rb};
-  bool kde = true;                    ///< spheres and tori
-  FitOptions fit;                     ///< the manifold is fit.manifold
-  long mc_draws = 20000;              ///< exact draws of q for the KL estimate
+  bool kde = true;        ///< spheres and tori
+  FitOptions fit;         ///< the manifold is fit.manifold
+  long mc_draws = 20000;  ///< exact draws of q for the KL estimate
   numerics::CubatureOptions cubature;
-  std::filesystem::path out;          ///< runs go to out/n<size>-<target>/
+  std::filesystem::path out;  ///< runs go to out/n<size>-<target>/
   int threads = 0;
   StudyProgress progress;
   std::function<bool()> should_stop;  ///< as in EarthBenchmarkOptions
 };
 struct KlRow {
   long n = 0;
-  std::string method;                 ///< "raw", "rb" or "kde"
-  double kl = 0, kl_se = 0;           ///< KL(q || p) in nats and its Monte Carlo standard error
-  double normaliser_error = 0;        ///< the model's log Z error (cubature estimate or IS standard error)
-  double sigma_eval = 0;              ///< model: sigma_eval; KDE: kappa
+  std::string method;           ///< "raw", "rb" or "kde"
+  double kl = 0, kl_se = 0;     ///< KL(q || p) in nats and its Monte Carlo standard error
+  double normaliser_error = 0;  ///< the model's log Z error (cubature estimate or IS standard error)
+  double sigma_eval = 0;        ///< model: sigma_eval; KDE: kappa
 };
 struct KnownTruthResult {
   std::string manifold, dist;

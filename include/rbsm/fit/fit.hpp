@@ -55,8 +55,8 @@ struct FitOptions {
   NoiseNetOptions net;
   Target target = Target::rb;
   double sigma_min = 0.01, sigma_max = 0.5;
-  std::int64_t levels = 24;          ///< L noise levels, log-spaced
-  std::int64_t steps = 3000;         ///< total optimiser steps (a resumed run continues up to this)
+  std::int64_t levels = 24;   ///< L noise levels, log-spaced
+  std::int64_t steps = 3000;  ///< total optimiser steps (a resumed run continues up to this)
   std::int64_t batch = 256;
   double lr = 2e-3;
   std::int64_t warmup = 100;
@@ -66,7 +66,7 @@ struct FitOptions {
   std::int64_t val_examples = 4096;  ///< fixed noisy validation examples
   std::int64_t checkpoint_every = 500;
   std::uint64_t seed = 0;
-  int threads = 0;                   ///< rbsm's own pools (RB targets); LibTorch's is set by the caller
+  int threads = 0;  ///< rbsm's own pools (RB targets); LibTorch's is set by the caller
   /// Throws InvalidArgument naming the bad value.
   void validate() const;
   nlohmann::json to_json() const;
@@ -165,11 +165,11 @@ ModelDensity choose_sigma_eval(FitModel& model, const Mat& val, dsm::Correction 
 
 struct SampleOptions {
   std::int64_t n = 1000;
-  std::int64_t steps_per_level = 20;   ///< annealed Langevin steps per noise level
-  double epsilon = 2e-5;               ///< step h_l = epsilon (sigma_l / sigma_min)^2 (Song & Ermon 2019)
-  std::int64_t mala_steps = 200;       ///< MALA against the model density (energy models; 0: none)
-  double mala_step = 0;                ///< 0: sigma_eval^2 / 2
-  double sigma_eval = 0;               ///< MALA target's sigma (0: the smallest level)
+  std::int64_t steps_per_level = 20;  ///< annealed Langevin steps per noise level
+  double epsilon = 2e-5;              ///< step h_l = epsilon (sigma_l / sigma_min)^2 (Song & Ermon 2019)
+  std::int64_t mala_steps = 200;      ///< MALA against the model density (energy models; 0: none)
+  double mala_step = 0;               ///< 0: sigma_eval^2 / 2
+  double sigma_eval = 0;              ///< MALA target's sigma (0: the smallest level)
   dsm::Correction correction = dsm::Correction::none;
   std::uint64_t seed = 0;
   int threads = 1;

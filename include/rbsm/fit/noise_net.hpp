@@ -28,7 +28,7 @@ Parametrisation parse_parametrisation(const std::string& name);
 std::string to_string(Parametrisation p);
 
 struct NoiseNetOptions {
-  std::int64_t dim = 3;          ///< D
+  std::int64_t dim = 3;  ///< D
   std::int64_t width = 128;
   std::int64_t depth = 3;        ///< residual blocks
   std::int64_t frequencies = 8;  ///< F

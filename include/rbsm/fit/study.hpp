@@ -18,26 +18,26 @@ struct DataSpec {
   /// FILE (CSV/TSV/.npy), earth:volcano|earthquake|flood|fire, or synthetic:N (N exact draws of `dist`).
   std::string data;
   data::PointOptions points;
-  std::string dist;                  ///< the density of synthetic data (a spec of dist::make_density)
-  std::string val_file, test_file;   ///< explicit splits (both or neither): `data` is then the training set
+  std::string dist;                 ///< the density of synthetic data (a spec of dist::make_density)
+  std::string val_file, test_file;  ///< explicit splits (both or neither): `data` is then the training set
   std::vector<double> split{0.8, 0.1, 0.1};
   std::uint64_t split_seed = 0;
-  bool by_location = false;          ///< --split-by location: all copies of a location on one side
+  bool by_location = false;  ///< --split-by location: all copies of a location on one side
 };
 
 struct FitData {
   Mat train, val, test;
   long test_duplicates_in_train = 0;
-  std::string source;                ///< what was read (file, catalogue, density)
+  std::string source;  ///< what was read (file, catalogue, density)
 };
 /// Reads and splits the data (errors name the file and row). Synthetic draws use Rng(seed, i).
 FitData load_fit_data(const geometry::Manifold& manifold, const DataSpec& spec, std::uint64_t seed);
 
 struct EvaluationOptions {
   dsm::Correction correction = dsm::Correction::none;
-  double sigma_eval = 0;             ///< 0: chosen on the validation split (choose_sigma_eval)
+  double sigma_eval = 0;  ///< 0: chosen on the validation split (choose_sigma_eval)
   numerics::CubatureOptions cubature;
-  bool kde = true;                   ///< also fit the KDE baseline (spheres and tori)
+  bool kde = true;  ///< also fit the KDE baseline (spheres and tori)
   int threads = 0;
   std::function<void(const std::string& phase, std::size_t done, std::size_t total)> progress;
 };

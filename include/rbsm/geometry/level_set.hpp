@@ -1,7 +1,8 @@
 #pragma once
 /// The generic level-set manifold M = {x in R^D : F(x) = 0}, F: R^D -> R^k a submersion on M
 /// (docs/level_set.md). Everything is derived from F, its Jacobian J (k x D, rows grad F_i) and the
-/// Hessians Hess F_i, supplied analytically or by automatic differentiation (`autodiff_level_set`, level_set_autodiff.hpp).
+/// Hessians Hess F_i, supplied analytically or by automatic differentiation (`autodiff_level_set`,
+/// level_set_autodiff.hpp).
 ///
 ///   normal frame   N = first k columns of the Q of J^T = QR (orthonormalised grad F_i);
 ///   tangent frame  E = the remaining d = D - k columns (orthogonal complement);
@@ -35,10 +36,10 @@ struct LevelSetFunction {
 
 /// Everything a LevelSetManifold needs besides F.
 struct LevelSetOptions {
-  std::string spec;                          ///< spec string reported by spec()
-  double reach = 0;                          ///< reach of M (> 0)
-  double volume = 0;                         ///< Riemannian volume of M
-  std::function<Vec(Rng&)> sample_uniform;   ///< exact sampler of the normalised volume
+  std::string spec;                         ///< spec string reported by spec()
+  double reach = 0;                         ///< reach of M (> 0)
+  double volume = 0;                        ///< Riemannian volume of M
+  std::function<Vec(Rng&)> sample_uniform;  ///< exact sampler of the normalised volume
   /// Optional: a starting point for the projection of x (default: x itself). Used by so3 to start
   /// on the right side of det = 0.
   std::function<Vec(const Vec& x)> start;

@@ -21,14 +21,14 @@ using Mat = Eigen::MatrixXd;
 
 /// All local geometry at one point, computed in one pass (for hot loops and the `geometry` command).
 struct LocalGeometry {
-  Vec z;          ///< the point on M
-  Mat tangent;    ///< D x d orthonormal tangent frame E
-  Mat normal;     ///< D x k orthonormal normal frame N
-  Mat P_T, P_N;   ///< projectors
-  Vec H;          ///< mean curvature vector (trace)
-  Mat W_H;        ///< Weingarten map of H
-  Mat ricci;      ///< Ric#
-  Mat K;          ///< 1/2 W_H - Ric#
+  Vec z;                        ///< the point on M
+  Mat tangent;                  ///< D x d orthonormal tangent frame E
+  Mat normal;                   ///< D x k orthonormal normal frame N
+  Mat P_T, P_N;                 ///< projectors
+  Vec H;                        ///< mean curvature vector (trace)
+  Mat W_H;                      ///< Weingarten map of H
+  Mat ricci;                    ///< Ric#
+  Mat K;                        ///< 1/2 W_H - Ric#
   double scalar_curvature = 0;  ///< tr Ric#
 };
 
@@ -71,10 +71,10 @@ class Manifold {
   Mat normal_projector(const Vec& z) const;   ///< P_N = I - P_T
   /// II(u, v) in N_z M for tangent u, v (u, v are projected to T_z M first).
   Vec second_fundamental_form(const Vec& z, const Vec& u, const Vec& v) const;
-  Vec mean_curvature(const Vec& z) const;           ///< H = sum_i II(e_i, e_i)
-  Mat weingarten_mean(const Vec& z) const;          ///< W_H
-  Mat correction_operator(const Vec& z) const;      ///< K = 1/2 W_H - Ric#
-  double scalar_curvature(const Vec& z) const;      ///< tr Ric#
+  Vec mean_curvature(const Vec& z) const;       ///< H = sum_i II(e_i, e_i)
+  Mat weingarten_mean(const Vec& z) const;      ///< W_H
+  Mat correction_operator(const Vec& z) const;  ///< K = 1/2 W_H - Ric#
+  double scalar_curvature(const Vec& z) const;  ///< tr Ric#
   /// max |Ric# - W_H + sum_a W_{n_a}^2| (entrywise).
   double gauss_residual(const Vec& z) const;
   LocalGeometry local(const Vec& z) const;

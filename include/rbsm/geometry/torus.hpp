@@ -70,8 +70,8 @@ class CliffordTorus final : public Manifold, public AngularChart {
   Vec geometric_drift(const Vec& z) const override;
   /// Exact: the area element r1 r2 da1 da2 is constant, so uniform angles.
   Vec sample_uniform(Rng& rng) const override;
-  double reach() const override;           ///< min(r1, r2)
-  double volume() const override;          ///< 4 pi^2 r1 r2
+  double reach() const override;   ///< min(r1, r2)
+  double volume() const override;  ///< 4 pi^2 r1 r2
 
  private:
   double r1_, r2_;
@@ -122,8 +122,8 @@ class TorusOfRevolution final : public Manifold, public AngularChart {
   Vec geometric_drift(const Vec& z) const override;
   /// Exact: a2 uniform, a1 with density proportional to R + r cos a1 (rejection).
   Vec sample_uniform(Rng& rng) const override;
-  double reach() const override;           ///< min(r, R - r)
-  double volume() const override;          ///< 4 pi^2 R r
+  double reach() const override;   ///< min(r, R - r)
+  double volume() const override;  ///< 4 pi^2 R r
 
  private:
   double R_, r_;

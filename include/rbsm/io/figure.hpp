@@ -14,9 +14,9 @@ namespace rbsm::io {
 struct Series {
   std::string label;
   std::vector<double> x, y;
-  std::vector<double> yerr;       ///< optional error bars (same length as y)
-  std::string style = "line";     ///< line | points | dashed | errorbar | step | hline | bar | heatmap
-  std::string color;              ///< optional matplotlib colour
+  std::vector<double> yerr;    ///< optional error bars (same length as y)
+  std::string style = "line";  ///< line | points | dashed | errorbar | step | hline | bar | heatmap
+  std::string color;           ///< optional matplotlib colour
   /// heatmap only: values on the grid x (columns) by y (rows), row-major (z[j * x.size() + i] at x[i], y[j]).
   std::vector<double> z;
 };
@@ -33,7 +33,7 @@ struct Panel {
 
 struct Figure {
   std::string title;
-  int cols = 0;  ///< panels per row (0: all in one row)
+  int cols = 0;              ///< panels per row (0: all in one row)
   std::deque<Panel> panels;  ///< a deque: references from panel() stay valid when more panels are added
   /// Appends an empty panel and returns it (the reference stays valid for the Figure's lifetime).
   Panel& panel(std::string title, std::string xlabel, std::string ylabel);

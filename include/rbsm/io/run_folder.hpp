@@ -65,17 +65,17 @@ class RunFolder {
  private:
   friend void abandon_run_folders(const std::string& reason);
   void release_locks();
-  void discard();          ///< the failure path: remove what must not stay
+  void discard();  ///< the failure path: remove what must not stay
   std::filesystem::path dir_, final_;
   std::filesystem::path sibling_lock_;  ///< `.NAME.rbsm.lock` next to the final folder (empty: none taken)
   std::string key_;
   bool staged_ = false;
-  bool created_ = false;   ///< in place: the folder did not exist (or was empty) before: removed again on failure
-  bool existed_ = false;   ///< in place: the folder existed (perhaps empty) before
-  bool locked_ = false;    ///< this object took the locks (nested RunFolders of one folder share them)
-  int uncaught_ = 0;       ///< std::uncaught_exceptions() at construction
-  bool keep_ = false;      ///< keep_partial_results()
-  bool done_ = false;      ///< committed or discarded (abandon_run_folders)
+  bool created_ = false;  ///< in place: the folder did not exist (or was empty) before: removed again on failure
+  bool existed_ = false;  ///< in place: the folder existed (perhaps empty) before
+  bool locked_ = false;   ///< this object took the locks (nested RunFolders of one folder share them)
+  int uncaught_ = 0;      ///< std::uncaught_exceptions() at construction
+  bool keep_ = false;     ///< keep_partial_results()
+  bool done_ = false;     ///< committed or discarded (abandon_run_folders)
 };
 
 /// Writes `status.json` ({"state": state, "reason": reason}) into every in-place run folder this process

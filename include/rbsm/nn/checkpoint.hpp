@@ -31,9 +31,9 @@ struct LoadedScoreModel {
   std::shared_ptr<UNetImpl> net;
   VPSDE sde;
   torch::Device device{torch::kCPU};
-  nlohmann::json config;   ///< the checkpoint's config (architecture, SDE, training options, seed, step)
-  std::int64_t step = 0;   ///< training steps behind these weights
-  bool ema = true;         ///< whether `net` holds the EMA weights
+  nlohmann::json config;  ///< the checkpoint's config (architecture, SDE, training options, seed, step)
+  std::int64_t step = 0;  ///< training steps behind these weights
+  bool ema = true;        ///< whether `net` holds the EMA weights
   std::int64_t channels = 1, height = 28, width = 28;  ///< image shape the model takes
 
   /// Noise prediction eps_theta(x, t): x in model space [n, c, h, w] on `device`, t of shape [n].
@@ -55,8 +55,7 @@ std::filesystem::path resolve_checkpoint(const std::filesystem::path& run_or_fil
 /// Loads a score model onto `device` (the EMA weights unless use_ema is false). Throws IoError with a
 /// one-line message for a missing, truncated or corrupt file, a file that is not an rbsm score-model
 /// checkpoint, or weights that do not fit the architecture recorded in it.
-LoadedScoreModel load_score_model(const std::filesystem::path& run_or_file, torch::Device device,
-                                  bool use_ema = true);
+LoadedScoreModel load_score_model(const std::filesystem::path& run_or_file, torch::Device device, bool use_ema = true);
 
 /// Reads only the config JSON of a checkpoint (same errors as load_score_model).
 nlohmann::json read_checkpoint_config(const std::filesystem::path& run_or_file);

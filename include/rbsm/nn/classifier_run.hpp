@@ -15,10 +15,10 @@ namespace rbsm::nn {
 
 struct ClassifierRunResult {
   LoadedClassifier classifier;
-  double test_accuracy = 0.0;      ///< on the held-out part (mnist) or the official test set
+  double test_accuracy = 0.0;  ///< on the held-out part (mnist) or the official test set
   double train_seconds = 0.0;
   std::int64_t steps = 0;
-  bool stopped = false;            ///< interrupted (the checkpoint holds the weights so far)
+  bool stopped = false;  ///< interrupted (the checkpoint holds the weights so far)
   std::int64_t n_train = 0, n_test = 0;
   std::filesystem::path checkpoint;
   nlohmann::json to_json() const;
@@ -34,7 +34,7 @@ ClassifierRunResult train_classifier_run(const std::string& data, const std::fil
 
 /// The classifier of run folder (or file) `run`; if there is none, trains one there first with the
 /// default options on MNIST (a couple of minutes on 2 CPU cores), logging that it does so.
-LoadedClassifier load_or_train_classifier(const std::filesystem::path& run, torch::Device device,
-                                          bool progress = true, const std::function<bool()>& should_stop = {});
+LoadedClassifier load_or_train_classifier(const std::filesystem::path& run, torch::Device device, bool progress = true,
+                                          const std::function<bool()>& should_stop = {});
 
 }  // namespace rbsm::nn

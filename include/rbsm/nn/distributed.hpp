@@ -36,8 +36,8 @@ struct DistributedOptions {
   int local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
-  std::string backend = "gloo";   ///< gloo (CPU); nccl needs a CUDA build of LibTorch with NCCL
-  double timeout_seconds = 300;   ///< rendezvous and every collective
+  std::string backend = "gloo";  ///< gloo (CPU); nccl needs a CUDA build of LibTorch with NCCL
+  double timeout_seconds = 300;  ///< rendezvous and every collective
   /// Rank 0 joins a store served by someone else (the --nproc launcher) instead of serving it.
   bool store_hosted = false;
   /// Time a barrier before every all-reduce so that all_reduce_seconds is the transfer alone, not the
@@ -110,8 +110,8 @@ void all_reduce_gradients(World& world, const std::vector<at::Tensor>& parameter
 
 /// One data-parallel backward pass of both training loops. The single-process mean loss is
 /// sum_r (B_r / B) mean_r: this rank backpropagates share * loss (share = B_r / B; the loss as is on one
-/// process) into the gradients (zeroed by the caller), then the gradients, the loss and the stop flags are summed over the ranks.
-/// A DistributedError is rethrown with "; " + context() appended (where the run stopped, what is kept).
+/// process) into the gradients (zeroed by the caller), then the gradients, the loss and the stop flags are summed over
+/// the ranks. A DistributedError is rethrown with "; " + context() appended (where the run stopped, what is kept).
 struct ReducedStep {
   double loss = 0;    ///< the single-process mean loss
   bool stop = false;  ///< some rank asked to stop: all stop before this step's update

@@ -77,7 +77,8 @@ struct RegressionOptions {
 /// Fits an MLP to points Y (n x D, on M) and tangent targets T (n x D) by minimising the mean of
 /// |P_T(y) f(y) - t|^2 with Adam (cosine-decayed learning rate); batches drawn from Rng(seed, step),
 /// initial weights from seed: deterministic for a seed; early stopping on a held-out part (options).
-/// Returns the model; `final_loss` receives the mean training loss over the last 10% of steps. Throws InvalidArgument for shapes that do not match.
+/// Returns the model; `final_loss` receives the mean training loss over the last 10% of steps. Throws InvalidArgument
+/// for shapes that do not match.
 MLP fit_tangent_regression(const geometry::Mat& Y, const geometry::Mat& T, const geometry::Manifold& manifold,
                            const RegressionOptions& options, double* final_loss = nullptr);
 

@@ -61,8 +61,7 @@ struct SampleResult {
 /// Integrates from x_1 ~ N(0, I) of shape `shape` ([n, ...]) down to t = eps with `score` evaluated
 /// on `device` (under NoGradGuard). `on_step(i)` is called after predictor step i (1-based) for progress.
 SampleResult sample(const ScoreFn& score, const VPSDE& sde, at::IntArrayRef shape, const SamplerOptions& options,
-                    std::uint64_t seed, torch::Device device,
-                    const std::function<void(std::int64_t)>& on_step = {});
+                    std::uint64_t seed, torch::Device device, const std::function<void(std::int64_t)>& on_step = {});
 
 /// Samples n images from a trained model: [n, 1, 28, 28] (the model's shape) in [0, 1] on the CPU.
 /// Draws in batches of at most `batch` (0: all at once); batch b uses seed stream (seed, b), so the

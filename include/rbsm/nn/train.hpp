@@ -52,7 +52,6 @@ struct TrainOptions {
   TORCH_ARG(std::string, data) = "";
 
  public:  // (TORCH_ARG leaves the section private)
-
   /// Throws InvalidArgument naming the bad value: steps < 1, batch_size < 1, lr not > 0 and finite,
   /// ema_decay outside [0, 1), warmup < 0, grad_clip < 0, checkpoint_every < 1, t_min outside (0, 1).
   void validate() const;
@@ -98,7 +97,6 @@ double ema_decay_at(const TrainOptions& options, std::int64_t step);
 
 /// The indices into a data set of size n of step k's batch: positions k*B .. k*B+B-1 of the
 /// concatenation of per-epoch permutations, permutation e drawn from Rng(seed, e). Pure in (seed, k).
-std::vector<std::int64_t> batch_indices(std::uint64_t seed, std::int64_t step, std::int64_t batch_size,
-                                        std::int64_t n);
+std::vector<std::int64_t> batch_indices(std::uint64_t seed, std::int64_t step, std::int64_t batch_size, std::int64_t n);
 
 }  // namespace rbsm::nn

@@ -36,7 +36,6 @@ struct UNetOptions {
   TORCH_ARG(double, dropout) = 0.0;
 
  public:  // (TORCH_ARG leaves the section private)
-
   /// Throws InvalidArgument (naming the value) for non-positive sizes, channels not divisible by 4,
   /// or an image size that the levels cannot halve exactly.
   void validate() const;

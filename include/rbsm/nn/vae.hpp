@@ -69,9 +69,9 @@ struct Posterior {
 
 /// One evaluation of the loss on a batch: the mean over the batch of each term (nats per image).
 struct ELBOTerms {
-  torch::Tensor loss;    ///< -ELBO = recon + kl (differentiable)
-  torch::Tensor recon;   ///< Gaussian negative log-likelihood of x under the decoder
-  torch::Tensor kl;      ///< KL(q(z|x) || N(0, I))
+  torch::Tensor loss;   ///< -ELBO = recon + kl (differentiable)
+  torch::Tensor recon;  ///< Gaussian negative log-likelihood of x under the decoder
+  torch::Tensor kl;     ///< KL(q(z|x) || N(0, I))
 };
 
 struct VAEImpl : torch::nn::Module {
@@ -143,9 +143,9 @@ struct VAETrainHooks {
 };
 
 struct VAETrainResult {
-  std::int64_t step = 0;     ///< steps done
-  bool stopped = false;      ///< true if should_stop ended it early
-  double last_loss = 0.0;    ///< -ELBO of the last batch (nats per image)
+  std::int64_t step = 0;   ///< steps done
+  bool stopped = false;    ///< true if should_stop ended it early
+  double last_loss = 0.0;  ///< -ELBO of the last batch (nats per image)
   double seconds = 0.0;
   std::filesystem::path checkpoint;
 };
@@ -164,8 +164,8 @@ VAETrainResult train_vae(const torch::Tensor& images01, const VAEOptions& vae, c
 void save_vae(const std::filesystem::path& file, VAEImpl& model, const nlohmann::json& config);
 
 struct LoadedVAE {
-  VAE net{nullptr};        ///< eval mode, on `device`, parameters frozen
-  nlohmann::json config;   ///< the saved config ("vae", "train", "step", ...)
+  VAE net{nullptr};       ///< eval mode, on `device`, parameters frozen
+  nlohmann::json config;  ///< the saved config ("vae", "train", "step", ...)
   std::int64_t step = 0;
   torch::Device device{torch::kCPU};
 };

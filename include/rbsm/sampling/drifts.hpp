@@ -29,9 +29,9 @@ namespace rbsm::sampling {
 const std::vector<std::string>& drift_names();
 
 struct DriftOptions {
-  int axial_grid = 4001;   ///< table size for axial drifts on spheres
-  int torus_grid = 96;     ///< grid per angle for drifts on the tori
-  int rb_grid = 32;        ///< grid per angle of the exact r_sigma on the tori (spectral interpolation)
+  int axial_grid = 4001;  ///< table size for axial drifts on spheres
+  int torus_grid = 96;    ///< grid per angle for drifts on the tori
+  int rb_grid = 32;       ///< grid per angle of the exact r_sigma on the tori (spectral interpolation)
   int references = 4096;  ///< reference draws of q for the RB estimator (manifolds without quadrature)
   std::uint64_t seed = 0;
   int threads = 0;

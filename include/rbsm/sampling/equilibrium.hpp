@@ -24,7 +24,7 @@ double vmf_kappa_from_mean_cosine(int d, double m);
 Vec chain_means(const LangevinResult& result, const Vec& f);
 
 struct KappaEstimate {
-  double kappa = 0, kappa_se = 0;          ///< kappa_eff and its standard error (delta method)
+  double kappa = 0, kappa_se = 0;  ///< kappa_eff and its standard error (delta method)
   double mean_cosine = 0, mean_cosine_se = 0;
 };
 /// kappa_eff of the recorded samples (ML vMF concentration with known mean mu, solving
@@ -36,7 +36,7 @@ KappaEstimate kappa_eff(const LangevinResult& result, const Vec& mu);
 struct AxialLaw {
   std::vector<double> t, density;  ///< density of t = <z, mu> (integrates to 1 over [-1, 1]; d >= 2)
   double mean_cosine = 0;
-  double kappa_eff = 0;            ///< vmf_kappa_from_mean_cosine(d, mean_cosine)
+  double kappa_eff = 0;  ///< vmf_kappa_from_mean_cosine(d, mean_cosine)
 };
 AxialLaw axial_equilibrium(int d, const std::function<double(double)>& g, int grid = 2001);
 

@@ -30,22 +30,22 @@ namespace rbsm::sampling {
 
 struct EquilibriumStudyOptions {
   std::string manifold = "sphere:6", dist = "vmf:kappa=2";
-  std::string mean;                 ///< optional vMF mean direction "x1,...,xD"
+  std::string mean;  ///< optional vMF mean direction "x1,...,xD"
   double sigma = 0.29;
   std::vector<std::string> drifts{"true", "rb", "rb-extrinsic", "rb-full"};
   std::string correction = "none";  ///< applied to family drifts (model:PATH)
   std::string sampler = "auto";     ///< auto | ula | mala
   LangevinOptions langevin;         ///< langevin.metropolis is set from `sampler`
   int bins = 50;
-  std::string init = "q";           ///< chains start from exact draws of q ("q") or uniform on M
-  bool predict = true;              ///< exact stationary laws of axial drifts (spheres)
+  std::string init = "q";  ///< chains start from exact draws of q ("q") or uniform on M
+  bool predict = true;     ///< exact stationary laws of axial drifts (spheres)
   /// Everything needed to rerun (the CLI's config.json).
   nlohmann::json to_json() const;
 };
 
 struct EquilibriumStudy {
-  nlohmann::json summary;          ///< {config, sampler, truth, drifts: [...]}
-  std::vector<io::Panel> panels;   ///< the histogram panel(s) of the figure
+  nlohmann::json summary;         ///< {config, sampler, truth, drifts: [...]}
+  std::vector<io::Panel> panels;  ///< the histogram panel(s) of the figure
 };
 
 /// Runs every drift (all are built and checked before any chain runs). `log` gets one line per drift;

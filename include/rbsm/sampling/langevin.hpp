@@ -73,11 +73,11 @@ Drift axial_drift(std::string name, const Vec& mu, Table1D g);
 struct LangevinOptions {
   int chains = 1000;
   int steps = 2000;
-  double step_size = 1e-2;   ///< h
-  int burn_in = -1;          ///< steps discarded before recording (-1: steps / 2)
-  int record_every = 10;     ///< record the state every this many steps after burn-in
-  bool metropolis = false;   ///< MALA accept/reject
-  bool force_generic = false;///< never use the sphere fast path (tests compare the two)
+  double step_size = 1e-2;     ///< h
+  int burn_in = -1;            ///< steps discarded before recording (-1: steps / 2)
+  int record_every = 10;       ///< record the state every this many steps after burn-in
+  bool metropolis = false;     ///< MALA accept/reject
+  bool force_generic = false;  ///< never use the sphere fast path (tests compare the two)
   /// Run the sphere fast path's unadjusted steps four chains at a time in SIMD lanes. false: one chain
   /// at a time. Both give the same numbers bit for bit (tested).
   bool simd = true;

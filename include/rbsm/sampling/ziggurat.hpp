@@ -68,10 +68,9 @@ class Ziggurat {
     }
   }
 
-
  private:
-  static constexpr double kR = 3.6541528853610088;    // right edge of the base layer
-  static constexpr double kV = 0.00492867323399;      // area of every layer
+  static constexpr double kR = 3.6541528853610088;  // right edge of the base layer
+  static constexpr double kV = 0.00492867323399;    // area of every layer
   Ziggurat() {
     // x_0 is the width of the base strip (rectangle plus tail), x_1 = r, x_256 = 0.
     auto f = [](double x) { return std::exp(-0.5 * x * x); };

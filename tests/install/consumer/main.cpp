@@ -2,7 +2,6 @@
 // installed plotting script. Prints the files it used (the test checks they are the installed ones).
 #include <cmath>
 #include <iostream>
-
 #include <rbsm/data/points.hpp>
 #include <rbsm/geometry/manifold.hpp>
 #include <rbsm/io/figure.hpp>
