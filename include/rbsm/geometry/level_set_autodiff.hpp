@@ -2,9 +2,8 @@
 /// F: R^D -> R^k with derivatives by Eigen's forward-mode automatic differentiation
 /// (unsupported/Eigen/AutoDiff), for LevelSetManifold (docs/level_set.md §1). Kept out of
 /// level_set.hpp so that only the files that differentiate a functor pay for the AutoDiff headers.
-#include <unsupported/Eigen/AutoDiff>
-
 #include <Eigen/Dense>
+#include <unsupported/Eigen/AutoDiff>
 
 #include "rbsm/geometry/level_set.hpp"
 
