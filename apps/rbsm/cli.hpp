@@ -24,7 +24,6 @@ struct Common {
   bool json = false;       ///< --json: exactly one JSON object on stdout
   std::uint64_t seed = 0;  ///< --seed
   int threads = 0;         ///< --threads (0 = all cores)
-  bool quiet() const { return false; }
 };
 
 using Runner = std::function<json()>;
@@ -44,6 +43,10 @@ struct Register {
 /// Set by SIGINT/SIGTERM; long loops poll it to save a checkpoint and stop cleanly.
 const std::atomic<bool>& interrupted();
 
+/// Replaces the generic key: value listing of a command's result on stdout (without --json) by `text`
+/// (e.g. reproduce's summary table). --json still prints the result object.
+void set_human_output(std::string text);
+
 /// Resolves --threads, sets it where needed (LibTorch) and returns the count.
 int apply_threads(const Common& common);
 
@@ -58,7 +61,8 @@ struct ReportSection {
   std::string html;                  ///< explanatory text (HTML allowed)
   std::vector<std::string> figures;  ///< PNG paths relative to the report's folder
   std::vector<ReportRow> rows;
-  json summary;  ///< machine-readable results (collected into --json)
+  std::vector<std::size_t> key_rows;  ///< rows shown in reproduce's summary table on stdout (none: the first)
+  json summary;                       ///< machine-readable results (collected into --json)
 };
 struct ReproduceContext {
   std::string profile;        ///< "quick" or "full"

@@ -2,6 +2,9 @@
 // DIR/report.html (figures, and each number of the source documents beside the value measured now).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <string>
+#include <vector>
 
 #include "cli.hpp"
 
@@ -62,71 +65,165 @@ std::string render_report(const std::string& profile, const std::vector<ReportSe
   return h + "</body></html>\n";
 }
 
-Register reg("reproduce", "Run every experiment of the source documents and write DIR/report.html",
-             [](CLI::App& app, const Common& common) -> Runner {
-               auto profile = std::make_shared<std::string>("quick");
-               auto out = std::make_shared<std::string>("runs/reproduce");
-               auto only = std::make_shared<std::vector<std::string>>();
-               app.add_option("--profile", *profile, "quick (minutes) or full (about an hour on 2 cores)")
-                   ->check(CLI::IsMember({"quick", "full"}))
-                   ->capture_default_str();
-               app.add_option("--out", *out, "output folder (report.html and one sub-folder per experiment)")
-                   ->capture_default_str();
-               app.add_option("--only", *only, "run only these experiments (by name)")->delimiter(',');
-               return [=, &common]() -> json {
-                 auto list = experiments();
-                 std::stable_sort(list.begin(), list.end(),
-                                  [](const auto& a, const auto& b) { return a.order < b.order; });
-                 for (const auto& name : *only)
-                   if (std::none_of(list.begin(), list.end(), [&](const auto& e) { return e.name == name; }))
-                     throw InvalidArgument("--only: unknown experiment '" + name + "'");
-                 io::RunFolder run(*out,
-                                   {{"command", "reproduce"},
-                                    {"profile", *profile},
-                                    {"seed", common.seed},
-                                    {"threads", common.threads},
-                                    {"only", *only}},
-                                   io::RunFolder::Placement::in_place);
-                 run.keep_partial_results();  // finished experiments (trained models) survive a late failure
-                 ReproduceContext ctx{*profile, run.dir(), common.seed, common.threads};
-                 std::vector<ReportSection> sections;
-                 json summary = json::object();
-                 std::size_t todo = 0;
-                 for (const auto& e : list)
-                   todo += only->empty() || std::find(only->begin(), only->end(), e.name) != only->end();
-                 for (const auto& e : list) {
-                   if (!only->empty() && std::find(only->begin(), only->end(), e.name) == only->end()) continue;
-                   // SIGINT/SIGTERM: stop between experiments (an experiment that trains stops at its next step)
-                   if (interrupted().load()) throw Error("stopped by a signal before experiment '" + e.name + "'");
-                   run.log("reproduce: running " + e.name + " (" + *profile + ")");
-                   const auto t0 = std::chrono::steady_clock::now();
-                   try {
-                     sections.push_back(e.run(ctx));
-                   } catch (const std::exception& err) {
-                     run.write_text("report.html",
-                                    render_report(*profile, sections,
-                                                  (interrupted().load() ? "interrupted" : "failed") +
-                                                      std::string(" during experiment '") + e.name +
-                                                      "': " + err.what() + ". The sections below are complete."));
-                     throw;
-                   }
-                   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-                   summary[e.name] = sections.back().summary;
-                   summary[e.name]["seconds"] = secs;
-                   run.log("reproduce: " + e.name + " done in " + fmt(secs, 3) + " s");
-                   if (sections.size() < todo)  // partial report as we go, marked incomplete until the end
-                     run.write_text("report.html",
-                                    render_report(*profile, sections,
-                                                  "in progress or stopped: " + std::to_string(sections.size()) +
-                                                      " of " + std::to_string(todo) +
-                                                      " experiments are done (see status.json if the run stopped). "
-                                                      "The sections below are complete."));
-                 }
-                 run.write_text("report.html", render_report(*profile, sections));
-                 run.write_json("summary.json", summary);
-                 return {{"report", (run.dir() / "report.html").string()}, {"experiments", summary}};
-               };
-             });
+/// Wall seconds of each experiment on a fresh 2-core machine (the newcomer's `bash scripts/run.sh`), per profile:
+/// the plan's estimates; the remaining time is rescaled by the speed measured on the way. Quick: the issue-15 run
+/// of 2026-12-04 (mnist 19 min, lid 12, vae 5, anatomy 3, equilibrium 3, the rest 3) scaled by the CPU time
+/// saved since (measured 2026-12-05 with one thread: mnist 556 -> about 270 CPU s, equilibrium 190 -> 140;
+/// curvature, variance, expansion 1, 6 and 4 CPU s). Full: docs/diffusion.md (mnist) and the quick
+/// measurements scaled by the sample counts. An experiment missing here counts as one minute.
+struct Estimate {
+  const char* name;
+  double quick, full;
+};
+constexpr Estimate kEstimates[] = {
+    {"curvature", 2, 3},  {"variance", 10, 200}, {"expansion", 8, 15},       {"equilibrium", 140, 600},
+    {"regress", 60, 600}, {"mnist", 550, 3600},  {"anatomy", 180, 900},      {"vae", 300, 1800},
+    {"lid", 720, 2400},   {"earth", 60, 1800},   {"manifold-fit", 60, 1200},
+};
+
+double estimate_seconds(const std::string& name, const std::string& profile) {
+  for (const auto& e : kEstimates)
+    if (name == e.name) return profile == "full" ? e.full : e.quick;
+  return 60;
+}
+
+/// "0.4 s", "42 s", "3.5 min", "1.2 h".
+std::string duration(double s) {
+  if (s < 10) return fmt(s, 2) + " s";
+  if (s < 90) return std::to_string(static_cast<long>(std::lround(s))) + " s";
+  if (s < 5400) return fmt(s / 60, 2) + " min";
+  return fmt(s / 3600, 2) + " h";
+}
+
+/// `s` cut to `width` characters (an ellipsis marks the cut) and, if `pad`, padded to it.
+std::string cell(const std::string& s, std::size_t width, bool pad = true) {
+  std::string t = s.size() > width ? s.substr(0, width - 3) + "..." : s;
+  return pad ? t + std::string(width - t.size(), ' ') : t;
+}
+
+/// The table printed on stdout at the end (without --json): one line per key row of each experiment.
+std::string summary_table(const std::string& profile, const std::vector<std::string>& names,
+                          const std::vector<ReportSection>& sections, const std::vector<double>& seconds,
+                          const std::filesystem::path& report) {
+  double total = 0;
+  for (double s : seconds) total += s;
+  std::string t = "rbsm reproduce --profile " + profile + ": " + std::to_string(sections.size()) + " experiments in " +
+                  duration(total) + "\n";
+  t += cell("experiment", 13) + cell("time", 9) + cell("quantity", 46) + cell("rbsm (measured)", 30) + "source\n";
+  for (std::size_t i = 0; i < sections.size(); ++i) {
+    const auto& sec = sections[i];
+    std::vector<std::size_t> keys = sec.key_rows;
+    if (keys.empty() && !sec.rows.empty()) keys.push_back(0);
+    if (keys.empty()) t += cell(names[i], 13) + cell(duration(seconds[i]), 9) + "(no table)\n";
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      if (keys[k] >= sec.rows.size()) continue;
+      const auto& r = sec.rows[keys[k]];
+      t += cell(k == 0 ? names[i] : "", 13) + cell(k == 0 ? duration(seconds[i]) : "", 9) + cell(r.quantity, 46) +
+           cell(r.measured, 30) + cell(r.source, 40, false) + "\n";
+    }
+  }
+  return t + "Every number, with notes and figures: " + report.string() + "\n";
+}
+
+struct ReproduceOptions {
+  std::string profile = "quick";
+  std::string out = "runs/reproduce";
+  std::vector<std::string> only;
+};
+
+Register reg(
+    "reproduce", "Run every experiment of the source documents and write DIR/report.html",
+    [](CLI::App& app, const Common& common) -> Runner {
+      auto o = std::make_shared<ReproduceOptions>();
+      std::string names;
+      for (const auto& e : experiments()) names += (names.empty() ? "" : ", ") + e.name;
+      app.add_option("--profile", o->profile,
+                     "quick (small models and sample counts; the plan printed first gives the ETA) or full (the "
+                     "documents' scale: hours)")
+          ->check(CLI::IsMember({"quick", "full"}))
+          ->capture_default_str();
+      app.add_option("--out", o->out, "output folder (report.html and one sub-folder per experiment)")
+          ->capture_default_str();
+      app.add_option("--only", o->only, "run only these experiments, comma-separated (" + names + ")")->delimiter(',');
+      return [o, &common]() -> json {
+        auto list = experiments();
+        std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
+        for (const auto& name : o->only)
+          if (std::none_of(list.begin(), list.end(), [&](const auto& e) { return e.name == name; }))
+            throw InvalidArgument("--only: unknown experiment '" + name + "'");
+        if (!o->only.empty())
+          list.erase(std::remove_if(list.begin(), list.end(),
+                                    [&](const auto& e) {
+                                      return std::find(o->only.begin(), o->only.end(), e.name) == o->only.end();
+                                    }),
+                     list.end());
+        io::RunFolder run(o->out,
+                          {{"command", "reproduce"},
+                           {"profile", o->profile},
+                           {"seed", common.seed},
+                           {"threads", common.threads},
+                           {"only", o->only}},
+                          io::RunFolder::Placement::in_place);
+        run.keep_partial_results();  // finished experiments (trained models) survive a late failure
+        ReproduceContext ctx{o->profile, run.dir(), common.seed, common.threads};
+
+        // The plan: experiments in order with their estimated wall time on a fresh 2-core machine.
+        std::vector<double> estimate;
+        double planned = 0;
+        for (const auto& e : list) planned += estimate.emplace_back(estimate_seconds(e.name, o->profile));
+        run.log("reproduce --profile " + o->profile + ": " + std::to_string(list.size()) + " experiments, about " +
+                duration(planned) + " on 2 cores (report: " + (run.dir() / "report.html").string() + ")");
+        for (std::size_t i = 0; i < list.size(); ++i)
+          run.log("  " + std::to_string(i + 1) + ". " + cell(list[i].name, 13) + "about " + duration(estimate[i]));
+
+        std::vector<ReportSection> sections;
+        std::vector<std::string> names;
+        std::vector<double> seconds;
+        json summary = json::object();
+        double spent = 0, spent_estimated = 0;
+        for (std::size_t i = 0; i < list.size(); ++i) {
+          const auto& e = list[i];
+          // SIGINT/SIGTERM: stop between experiments (an experiment that trains stops at its next step)
+          if (interrupted().load()) throw Error("stopped by a signal before experiment '" + e.name + "'");
+          // Remaining time: the estimates scaled by this machine's speed so far.
+          double left = 0;
+          for (std::size_t j = i; j < list.size(); ++j) left += estimate[j];
+          const double speed = spent_estimated > 0 ? std::clamp(spent / spent_estimated, 0.25, 4.0) : 1.0;
+          run.log("reproduce [" + std::to_string(i + 1) + "/" + std::to_string(list.size()) + "] " + e.name + " (" +
+                  o->profile + "): about " + duration(speed * estimate[i]) + "; about " + duration(speed * left) +
+                  " left in all");
+          const auto t0 = std::chrono::steady_clock::now();
+          try {
+            sections.push_back(e.run(ctx));
+          } catch (const std::exception& err) {
+            run.write_text("report.html", render_report(o->profile, sections,
+                                                        (interrupted().load() ? "interrupted" : "failed") +
+                                                            std::string(" during experiment '") + e.name +
+                                                            "': " + err.what() + ". The sections below are complete."));
+            throw;
+          }
+          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          spent += secs;
+          spent_estimated += estimate[i];
+          names.push_back(e.name);
+          seconds.push_back(secs);
+          summary[e.name] = sections.back().summary;
+          summary[e.name]["seconds"] = secs;
+          run.log("reproduce [" + std::to_string(i + 1) + "/" + std::to_string(list.size()) + "] " + e.name +
+                  " done in " + duration(secs) + " (estimated " + duration(estimate[i]) + ")");
+          if (sections.size() < list.size())  // partial report as we go, marked incomplete until the end
+            run.write_text("report.html", render_report(o->profile, sections,
+                                                        "in progress or stopped: " + std::to_string(sections.size()) +
+                                                            " of " + std::to_string(list.size()) +
+                                                            " experiments are done (see status.json if the run "
+                                                            "stopped). The sections below are complete."));
+        }
+        run.write_text("report.html", render_report(o->profile, sections));
+        run.write_json("summary.json", summary);
+        set_human_output(summary_table(o->profile, names, sections, seconds, run.dir() / "report.html"));
+        return {{"report", (run.dir() / "report.html").string()}, {"experiments", summary}};
+      };
+    });
 
 }  // namespace
 }  // namespace rbsm::cli

@@ -160,6 +160,7 @@ RegisterExperiment exp("variance", 20, [](const ReproduceContext& ctx) -> Report
     sec.rows.push_back({"E|r|^2 / E|grad log q|^2 at sigma = 0.01, " + c.manifold, "bounded, -> 1",
                         fmt(s["ratio"].get<double>(), 4), ""});
   }
+  sec.key_rows = {6, 8};  // S^10: the slope and the ratio
   table.save(run.path("metrics.csv"));
   fig.save(run.path("variance.png"));
   sec.figures.push_back("variance/variance.png");

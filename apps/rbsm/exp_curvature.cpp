@@ -149,6 +149,7 @@ ReportSection run_curvature(const ReproduceContext& ctx) {
   section.rows.push_back(
       {"embedding drift E_M", "not in the source", "max |E_M| " + fmt(largest_drift, 4),
        "zero on spheres, the Clifford torus and SO(3); not on the torus of revolution or the ellipsoid"});
+  section.key_rows = {2, 3, 4};  // S^10, the Clifford torus, the torus of revolution at a1 = 0
   table.save(dir / "curvature.csv");
   torus_figure(ctx.profile == "full" ? 721 : 181).save(dir / "curvature.png");
   section.figures.push_back("curvature/curvature.png");

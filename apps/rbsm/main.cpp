@@ -10,6 +10,7 @@
 #include <cstring>
 #include <iostream>
 #include <new>
+#include <optional>
 #include <thread>
 
 #include "cli.hpp"
@@ -48,7 +49,8 @@ RegisterExperiment::RegisterExperiment(std::string name, int order, Experiment r
 
 namespace {
 std::atomic<bool> g_interrupted{false};
-std::atomic<bool> g_polled{false};  // set once a command asks interrupted(): it stops cleanly on its own
+std::optional<std::string> g_human_output;  // set_human_output: printed instead of the key: value listing
+std::atomic<bool> g_polled{false};          // set once a command asks interrupted(): it stops cleanly on its own
 
 /// SIGINT and SIGTERM: the handler (whichever thread the kernel picks; LibTorch starts threads before
 /// main) only writes the signal number to a pipe; this thread reads it and decides. The figure renderer
@@ -159,6 +161,8 @@ int apply_threads(const Common& common) {
   return n;
 }
 
+void set_human_output(std::string text) { g_human_output = std::move(text); }
+
 std::string fmt(double v, int digits) { return io::format_double(v, digits); }
 
 }  // namespace rbsm::cli
@@ -235,6 +239,8 @@ int main(int argc, char** argv) {
     rbsm::io::record_run_status("complete", "");
     if (common.json)
       std::cout << result.dump() << '\n';
+    else if (g_human_output)
+      std::cout << *g_human_output;
     else
       print_human(result);
     if (!stdout_ok()) {
