@@ -40,6 +40,10 @@ Register reg(
           ->capture_default_str();
       app.add_option("--sigma-min", o->fit.sigma_min, "smallest noise level")->capture_default_str();
       app.add_option("--sigma-max", o->fit.sigma_max, "largest noise level")->capture_default_str();
+      app.add_option("--levels", o->fit.levels, "log-spaced noise levels")->capture_default_str();
+      app.add_option("--level-power", o->fit.level_power, "level l drawn with probability ~ sigma_l^-POWER")
+          ->capture_default_str();
+      app.add_option("--spread", o->fit.spread, "rb: noisy points at spread x sigma (1: plain)")->capture_default_str();
       app.add_option("--lr", o->fit.lr, "Adam learning rate")->capture_default_str();
       app.add_option("--eval-every", o->fit.eval_every, "steps between validation losses")->capture_default_str();
       app.add_flag("--by-location", *by_location, "all copies of a location on one side of each split");

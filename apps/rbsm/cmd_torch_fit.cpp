@@ -58,6 +58,10 @@ void add_fit_options(CLI::App& app, FitCli& o) {
   app.add_option("--sigma-min", o.fit.sigma_min, "smallest noise level")->capture_default_str();
   app.add_option("--sigma-max", o.fit.sigma_max, "largest noise level")->capture_default_str();
   app.add_option("--levels", o.fit.levels, "log-spaced noise levels")->capture_default_str();
+  app.add_option("--level-power", o.fit.level_power, "level l drawn with probability ~ sigma_l^-POWER (0: uniform)")
+      ->capture_default_str();
+  app.add_option("--spread", o.fit.spread, "rb: noisy points at spread x sigma, RB target at sigma (1: plain)")
+      ->capture_default_str();
   app.add_option("--steps", o.fit.steps, "optimiser steps (a resumed run continues up to this)")->capture_default_str();
   app.add_option("--batch", o.fit.batch, "batch size")->capture_default_str();
   app.add_option("--lr", o.fit.lr, "Adam learning rate (warm-up, cosine decay to 10%)")->capture_default_str();

@@ -116,6 +116,7 @@ EarthBenchmarkResult earth_benchmark(const EarthBenchmarkOptions& o) {
       for (std::size_t ti = 0; ti < o.targets.size(); ++ti) {
         FitOptions fo = o.fit;
         fo.target = o.targets[ti];
+        if (fo.target == Target::raw) fo.spread = 1;  // the spread is for RB targets only
         fo.seed = o.fit.seed + seed;
         fo.net.dim = 3;
         const fs::path run = o.out / name / (to_string(fo.target) + "-seed" + std::to_string(seed));
@@ -227,6 +228,7 @@ KnownTruthResult known_truth_study(const KnownTruthOptions& o) {
     for (Target t : o.targets) {
       FitOptions fo = o.fit;
       fo.target = t;
+      if (t == Target::raw) fo.spread = 1;
       fo.net.dim = D;
       const fs::path run = o.out / ("n" + std::to_string(n) + "-" + to_string(t));
       FitModel model = train_or_reuse(train, val, fo, run, {{"data", "synthetic"}, {"dist", o.dist}}, hooks,

@@ -36,6 +36,10 @@ void FitOptions::validate() const {
   positive("--sigma-min", sigma_min);
   positive("--sigma-max", sigma_max);
   positive("--lr", lr);
+  if (!(level_power >= 0 && level_power <= 8)) throw InvalidArgument("--level-power must be in [0, 8]");
+  if (!(spread >= 1 && spread <= 10)) throw InvalidArgument("--spread must be in [1, 10]");
+  if (spread != 1 && target != Target::rb)
+    throw InvalidArgument("--spread needs --target rb (the raw target is the score of the noise that made y)");
   if (!(sigma_max > sigma_min)) throw InvalidArgument("--sigma-max must be larger than --sigma-min");
   if (levels < 2 || levels > 1000) throw InvalidArgument("--levels must be in [2, 1000]");
   if (steps < 1 || steps > 100'000'000) throw InvalidArgument("--steps must be in [1, 1e8]");
@@ -49,22 +53,26 @@ void FitOptions::validate() const {
 }
 
 nlohmann::json FitOptions::to_json() const {
-  return {{"manifold", manifold},
-          {"net", net.to_json()},
-          {"target", to_string(target)},
-          {"sigma_min", sigma_min},
-          {"sigma_max", sigma_max},
-          {"levels", levels},
-          {"steps", steps},
-          {"batch", batch},
-          {"lr", lr},
-          {"warmup", warmup},
-          {"ema_decay", ema_decay},
-          {"eval_every", eval_every},
-          {"patience", patience},
-          {"val_examples", val_examples},
-          {"checkpoint_every", checkpoint_every},
-          {"seed", seed}};
+  nlohmann::json j = {{"manifold", manifold},
+                      {"net", net.to_json()},
+                      {"target", to_string(target)},
+                      {"sigma_min", sigma_min},
+                      {"sigma_max", sigma_max},
+                      {"levels", levels},
+                      {"steps", steps},
+                      {"batch", batch},
+                      {"lr", lr},
+                      {"warmup", warmup},
+                      {"ema_decay", ema_decay},
+                      {"eval_every", eval_every},
+                      {"patience", patience},
+                      {"val_examples", val_examples},
+                      {"checkpoint_every", checkpoint_every},
+                      {"seed", seed}};
+  // Written only when not the default, so a default fit's config is the one written before they existed.
+  if (level_power != 0) j["level_power"] = level_power;
+  if (spread != 1) j["spread"] = spread;
+  return j;
 }
 
 FitOptions FitOptions::from_json(const nlohmann::json& j) {
@@ -86,6 +94,8 @@ FitOptions FitOptions::from_json(const nlohmann::json& j) {
     o.val_examples = j.at("val_examples").get<std::int64_t>();
     o.checkpoint_every = j.at("checkpoint_every").get<std::int64_t>();
     o.seed = j.at("seed").get<std::uint64_t>();
+    o.level_power = j.value("level_power", 0.0);
+    o.spread = j.value("spread", 1.0);
     o.validate();
     return o;
   } catch (const nlohmann::json::exception& e) {
@@ -93,6 +103,28 @@ FitOptions FitOptions::from_json(const nlohmann::json& j) {
   } catch (const InvalidArgument& e) {
     throw IoError(std::string("malformed fit options in checkpoint: ") + e.what());
   }
+}
+
+std::vector<double> FitOptions::level_probabilities() const {
+  const std::vector<double> s = sigma_levels();
+  std::vector<double> p(s.size());
+  double total = 0;
+  for (std::size_t l = 0; l < s.size(); ++l) total += p[l] = std::pow(s[l] / sigma_min, -level_power);
+  for (double& v : p) v /= total;
+  return p;
+}
+
+LevelSampler::LevelSampler(const FitOptions& o) : uniform_(o.level_power == 0) {
+  double c = 0;
+  for (double p : o.level_probabilities()) cdf_.push_back(c += p);
+  cdf_.back() = 1.0;
+}
+
+int LevelSampler::operator()(Rng& rng) const {
+  if (uniform_) return static_cast<int>(rng() % static_cast<std::uint64_t>(cdf_.size()));
+  const double u = rng.uniform();
+  const auto it = std::upper_bound(cdf_.begin(), cdf_.end(), u);
+  return static_cast<int>(std::min<std::ptrdiff_t>(it - cdf_.begin(), static_cast<std::ptrdiff_t>(cdf_.size()) - 1));
 }
 
 std::vector<double> FitOptions::sigma_levels() const {
@@ -148,7 +180,7 @@ class ExampleSource {
  public:
   ExampleSource(const geometry::Manifold& M, std::shared_ptr<const geometry::Manifold> Mp, const Mat& refs,
                 const FitOptions& o)
-      : M_(M), refs_(refs), o_(o), levels_(o.sigma_levels()) {
+      : M_(M), refs_(refs), o_(o), levels_(o.sigma_levels()), level_(o) {
     if (o.target == Target::rb)
       for (double s : levels_) rb_.push_back(std::make_unique<dsm::RbEstimator>(Mp, refs, s));
   }
@@ -165,13 +197,13 @@ class ExampleSource {
     const std::vector<std::int64_t> index(index_all.begin() + shard.begin, index_all.begin() + shard.end);
     for (std::int64_t a = 0; a < shard.end; ++a) {
       const Vec Z = source.row(index_all[a]).transpose();
-      const int lvl = static_cast<int>(rng() % static_cast<std::uint64_t>(levels_.size()));
-      const double s = levels_[lvl];
+      const int lvl = level_(rng);
+      const double s = levels_[lvl], sn = o_.spread * s;
       const bool mine = a >= shard.begin;
       const Eigen::Index b = a - shard.begin;
       for (int attempt = 0;; ++attempt) {
         Vec X(D);
-        for (int k = 0; k < D; ++k) X[k] = Z[k] + s * rng.normal();
+        for (int k = 0; k < D; ++k) X[k] = Z[k] + sn * rng.normal();
         try {
           const Vec y = M_.project(X);
           if (mine) {
@@ -206,6 +238,7 @@ class ExampleSource {
   const Mat& refs_;
   const FitOptions& o_;
   std::vector<double> levels_;
+  LevelSampler level_;
   std::vector<std::unique_ptr<dsm::RbEstimator>> rb_;
 };
 

@@ -38,6 +38,7 @@
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/nn/distributed.hpp"
 #include "rbsm/numerics/cubature.hpp"
+#include "rbsm/random.hpp"
 
 namespace rbsm::fit {
 
@@ -55,7 +56,14 @@ struct FitOptions {
   NoiseNetOptions net;
   Target target = Target::rb;
   double sigma_min = 0.01, sigma_max = 0.5;
-  std::int64_t levels = 24;   ///< L noise levels, log-spaced
+  std::int64_t levels = 24;  ///< L noise levels, log-spaced
+  /// Level law: level l is drawn with probability ∝ sigma_l^-level_power (0: uniform). A positive power
+  /// gives the small levels, which a sharp density needs, more of the examples (docs/fit.md §3).
+  double level_power = 0;
+  /// Noise spread (rb targets only): y = pi(Z + spread sigma xi) while the target is the RB estimate at
+  /// sigma, so that the examples of level sigma also cover the gaps up to ~spread sigma around the data
+  /// (the RB target is a function of y alone, defined everywhere; the raw target is not). 1: plain DSM.
+  double spread = 1;
   std::int64_t steps = 3000;  ///< total optimiser steps (a resumed run continues up to this)
   std::int64_t batch = 256;
   double lr = 2e-3;
@@ -73,6 +81,21 @@ struct FitOptions {
   static FitOptions from_json(const nlohmann::json& j);
   /// The L noise levels sigma_min (sigma_max / sigma_min)^(l / (L - 1)).
   std::vector<double> sigma_levels() const;
+  /// P(level l), l < L: sigma_l^-level_power, normalised.
+  std::vector<double> level_probabilities() const;
+};
+
+/// Draws level indices with probabilities FitOptions::level_probabilities() from one 64-bit draw of the
+/// generator: rng() % L for the uniform law (the stream of fits made before level_power existed), else the
+/// inverse of the cumulative law at rng.uniform().
+class LevelSampler {
+ public:
+  explicit LevelSampler(const FitOptions& options);
+  int operator()(Rng& rng) const;
+
+ private:
+  std::vector<double> cdf_;
+  bool uniform_;
 };
 
 struct FitHooks {
