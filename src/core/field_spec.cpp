@@ -1,4 +1,4 @@
-// Analytic field specs and the Bessel ratio A_p(k), torch-free (include/rbsm/anatomy/field_spec.hpp).
+// Analytic field specs, torch-free (include/rbsm/anatomy/field_spec.hpp).
 #include "rbsm/anatomy/field_spec.hpp"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/spec.hpp"
 #include "rbsm/validate.hpp"
@@ -14,47 +15,7 @@
 namespace rbsm::anatomy {
 
 // ------------------------------------------------------------------ A_p(k) = I_{p/2}(k) / I_{p/2-1}(k)
-double bessel_ratio_A(double k, int p) {
-  if (p < 2) throw InvalidArgument("bessel_ratio_A: p = " + std::to_string(p) + ", expected p >= 2");
-  if (!(k >= 0) || !std::isfinite(k))
-    throw InvalidArgument("bessel_ratio_A: k = " + std::to_string(k) + ", expected k >= 0");
-  if (k == 0) return 0.0;
-  const double nu0 = 0.5 * p;
-  if (k > std::max(1e4, 2.0 * nu0 * nu0)) {
-    // The continued fraction needs O(k) terms here (endless for k near 1e308): the ratio of the two
-    // Hankel expansions I_mu(k) ~ e^k / sqrt(2 pi k) sum_j (-1)^j a_j(mu) / k^j instead (their e^k and
-    // sqrt factors cancel exactly), summed while the terms decrease.
-    auto hankel_sum = [k](double mu) {
-      const double m4 = 4.0 * mu * mu;
-      double term = 1.0, sum = 1.0;
-      for (int j = 1; j < 200; ++j) {
-        const double next = term * (m4 - (2.0 * j - 1.0) * (2.0 * j - 1.0)) / (-8.0 * j) / k;
-        if (std::abs(next) >= std::abs(term)) break;
-        term = next;
-        sum += term;
-        if (std::abs(term) < 1e-17 * std::abs(sum)) break;
-      }
-      return sum;
-    };
-    return hankel_sum(nu0) / hankel_sum(nu0 - 1.0);
-  }
-  // I_{nu-1}/I_nu = 2 nu / k + I_{nu+1}/I_nu (recurrence), so A = 1 / F with the continued fraction
-  // F = b_0 + 1/(b_1 + 1/(b_2 + ...)), b_j = 2 (nu + j) / k, evaluated by the modified Lentz method.
-  const double nu = 0.5 * p, tiny = 1e-300;
-  double f = 2 * nu / k, C = f, D = 0;
-  for (int j = 1; j < 10000000; ++j) {
-    const double b = 2 * (nu + j) / k;
-    D = b + D;
-    if (D == 0) D = tiny;
-    C = b + 1 / C;
-    if (C == 0) C = tiny;
-    D = 1 / D;
-    const double delta = C * D;
-    f *= delta;
-    if (std::abs(delta - 1) < 1e-16) return 1 / f;
-  }
-  throw NumericalError("bessel_ratio_A: continued fraction did not converge for k = " + std::to_string(k));
-}
+double bessel_ratio_A(double k, int p) { return dist::bessel_ratio(p, k); }
 
 // ------------------------------------------------------------------ specs
 namespace {

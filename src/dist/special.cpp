@@ -60,9 +60,47 @@ double log_bessel_i(double nu, double x) {
   return log_bessel_i_series(nu, x);
 }
 
-double bessel_ratio(double p, double kappa) {
-  if (kappa == 0.0) return 0.0;
-  return std::exp(log_bessel_i(0.5 * p, kappa) - log_bessel_i(0.5 * p - 1.0, kappa));
+double bessel_ratio(double p, double k) {
+  if (!(p >= 2) || !std::isfinite(p))
+    throw InvalidArgument("bessel_ratio: p = " + std::to_string(p) + ", expected p >= 2");
+  if (!(k >= 0) || !std::isfinite(k))
+    throw InvalidArgument("bessel_ratio: kappa = " + std::to_string(k) + ", expected a finite kappa >= 0");
+  if (k == 0) return 0.0;
+  const double nu0 = 0.5 * p;
+  if (k > std::max(1e4, 2.0 * nu0 * nu0)) {
+    // The continued fraction needs O(k) terms here (endless for k near 1e308): the ratio of the two
+    // Hankel expansions I_mu(k) ~ e^k / sqrt(2 pi k) sum_j (-1)^j a_j(mu) / k^j instead (their e^k and
+    // sqrt factors cancel exactly), summed while the terms decrease.
+    auto hankel_sum = [k](double mu) {
+      const double m4 = 4.0 * mu * mu;
+      double term = 1.0, sum = 1.0;
+      for (int j = 1; j < 200; ++j) {
+        const double next = term * (m4 - (2.0 * j - 1.0) * (2.0 * j - 1.0)) / (-8.0 * j) / k;
+        if (std::abs(next) >= std::abs(term)) break;
+        term = next;
+        sum += term;
+        if (std::abs(term) < 1e-17 * std::abs(sum)) break;
+      }
+      return sum;
+    };
+    return hankel_sum(nu0) / hankel_sum(nu0 - 1.0);
+  }
+  // I_{nu-1}/I_nu = 2 nu / k + I_{nu+1}/I_nu (recurrence), so A = 1 / F with the continued fraction
+  // F = b_0 + 1/(b_1 + 1/(b_2 + ...)), b_j = 2 (nu + j) / k, evaluated by the modified Lentz method.
+  const double nu = 0.5 * p, tiny = 1e-300;
+  double f = 2 * nu / k, C = f, D = 0;
+  for (int j = 1; j < 10000000; ++j) {
+    const double b = 2 * (nu + j) / k;
+    D = b + D;
+    if (D == 0) D = tiny;
+    C = b + 1 / C;
+    if (C == 0) C = tiny;
+    D = 1 / D;
+    const double delta = C * D;
+    f *= delta;
+    if (std::abs(delta - 1) < 1e-16) return 1 / f;
+  }
+  throw NumericalError("bessel_ratio: continued fraction did not converge for kappa = " + std::to_string(k));
 }
 
 double log_sphere_area(int d) {
@@ -78,79 +116,6 @@ double logsumexp(const std::vector<double>& v) {
   double s = 0.0;
   for (double x : v) s += std::exp(x - m);
   return m + std::log(s);
-}
-
-namespace {
-// Gauss-Kronrod 7/15 nodes and weights (QUADPACK qk15).
-constexpr double kXgk[8] = {0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
-                            0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
-                            0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
-                            0.207784955007898467600689403773245, 0.0};
-constexpr double kWgk[8] = {0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
-                            0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
-                            0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
-                            0.204432940075298892414161999234649, 0.209482141084727828012999174891714};
-constexpr double kWg[4] = {0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
-                           0.381830050505118944950369775488975, 0.417959183673469387755102040816327};
-
-/// One Gauss-Kronrod step; `noise` is the rounding floor 50 eps int |f| (QUADPACK's guard), below which
-/// |kronrod - gauss| says nothing about the error.
-void gk15(const std::function<double(double)>& f, double a, double b, double& kronrod, double& gauss, double& noise) {
-  const double c = 0.5 * (a + b), h = 0.5 * (b - a);
-  const double fc = f(c);
-  kronrod = kWgk[7] * fc;
-  gauss = kWg[3] * fc;
-  double abs_sum = kWgk[7] * std::abs(fc);
-  for (int j = 0; j < 7; ++j) {
-    const double f1 = f(c - h * kXgk[j]), f2 = f(c + h * kXgk[j]);
-    kronrod += kWgk[j] * (f1 + f2);
-    abs_sum += kWgk[j] * (std::abs(f1) + std::abs(f2));
-    if (j % 2 == 1) gauss += kWg[j / 2] * (f1 + f2);
-  }
-  kronrod *= h;
-  gauss *= h;
-  noise = 50 * 2.220446049250313e-16 * std::abs(h) * abs_sum;
-  if (!std::isfinite(kronrod))
-    throw NumericalError("integrate: the integrand is NaN or infinite on [" + std::to_string(a) + ", " +
-                         std::to_string(b) + "]");
-}
-
-/// Subdivisions allowed per call of integrate(): a tolerance below the integrand's rounding noise would
-/// otherwise bisect every piece to the depth limit (2^50 pieces: a hang), so past the budget it throws.
-constexpr long kMaxSubdivisions = 200000;
-
-double adapt(const std::function<double(double)>& f, double a, double b, double tol, double kronrod, double gauss,
-             double noise, int depth, long& budget) {
-  // At depth 50 the piece is 2^-50 of the interval: its error no longer matters (integrable endpoint singularities).
-  if (std::abs(kronrod - gauss) <= std::max(tol, noise) || depth > 50) return kronrod;
-  if (--budget < 0)
-    throw NumericalError("integrate: tolerance " + std::to_string(tol) + " not reached after " +
-                         std::to_string(kMaxSubdivisions) + " subdivisions (the integrand is too rough or too " +
-                         "peaked for this tolerance)");
-  const double m = 0.5 * (a + b);
-  double k1, g1, n1, k2, g2, n2;
-  gk15(f, a, m, k1, g1, n1);
-  gk15(f, m, b, k2, g2, n2);
-  return adapt(f, a, m, 0.5 * tol, k1, g1, n1, depth + 1, budget) +
-         adapt(f, m, b, 0.5 * tol, k2, g2, n2, depth + 1, budget);
-}
-}  // namespace
-
-double integrate(const std::function<double(double)>& f, double a, double b, double rel_tol, double abs_tol) {
-  if (a == b) return 0.0;
-  // A first pass over 8 pieces gives the scale of the integral for the relative tolerance.
-  constexpr int kPieces = 8;
-  double total = 0.0, k[kPieces], g[kPieces], n[kPieces];
-  for (int i = 0; i < kPieces; ++i) {
-    gk15(f, a + (b - a) * i / kPieces, a + (b - a) * (i + 1) / kPieces, k[i], g[i], n[i]);
-    total += std::abs(k[i]);
-  }
-  const double tol = std::max(abs_tol, rel_tol * total) / kPieces;
-  double out = 0.0;
-  long budget = kMaxSubdivisions;
-  for (int i = 0; i < kPieces; ++i)
-    out += adapt(f, a + (b - a) * i / kPieces, a + (b - a) * (i + 1) / kPieces, tol, k[i], g[i], n[i], 0, budget);
-  return out;
 }
 
 double chi_square_sf(double x, double k) {

@@ -19,6 +19,7 @@
 
 #include <Eigen/Dense>
 
+#include "rbsm/anatomy/field_spec.hpp"
 #include "rbsm/anatomy/score_field.hpp"
 #include "rbsm/random.hpp"
 
@@ -38,10 +39,9 @@ struct AnalyticField {
 AnalyticField make_analytic_field(const std::string& spec);
 
 /// A_p(k) = I_{p/2}(k) / I_{p/2-1}(k), the mean resultant length of vMF in R^p (p >= 2, k >= 0),
-/// by the continued fraction of the Bessel ratio (modified Lentz). Elementwise on a double tensor,
+/// elementwise by the scalar bessel_ratio_A (= dist::bessel_ratio) on a double tensor,
 /// differentiable (dA/dk = 1 - A^2 - (p-1) A / k).
 torch::Tensor bessel_ratio_A(const torch::Tensor& k, int p);
-/// Scalar version, for tests and references.
-double bessel_ratio_A(double k, int p);
+/// The scalar A_p(k), bessel_ratio_A(double k, int p), is declared in field_spec.hpp (dist::bessel_ratio).
 
 }  // namespace rbsm::anatomy

@@ -26,8 +26,8 @@ struct FieldSpec {
 FieldSpec parse_field_spec(const std::string& text);
 
 /// A_p(k) = I_{p/2}(k) / I_{p/2-1}(k), the mean resultant length of vMF in R^p (p >= 2, finite k >= 0):
-/// the continued fraction of the Bessel ratio (modified Lentz), or for k > max(1e4, p^2/2) the ratio of
-/// the Hankel expansions. Throws InvalidArgument for p < 2 or a bad k.
+/// dist::bessel_ratio(p, k) (dist/special.hpp), the one scalar implementation, under the name the
+/// anatomy code uses. Throws InvalidArgument for p < 2 or a bad k.
 double bessel_ratio_A(double k, int p);
 
 }  // namespace rbsm::anatomy
