@@ -9,25 +9,13 @@
 /// e^{a <e, u>} over the unit sphere of T_y S^d, up to a constant), and w(c) the exact ray weight
 /// of fibre.hpp. One adaptive Gauss-Kronrod integral in th (relative tolerance 1e-11 by default).
 #include "rbsm/geometry/manifold.hpp"
+#include "rbsm/numerics/chebyshev.hpp"
 
 namespace rbsm::dsm {
 
 using geometry::Mat;
 using geometry::Vec;
-
-/// A smooth function on [-1, 1] interpolated at n Chebyshev points (Clenshaw evaluation).
-class ChebyshevTable {
- public:
-  ChebyshevTable() = default;
-  ChebyshevTable(const std::function<double(double)>& f, int n);
-  double operator()(double t) const;
-  /// max |c_k| over the last quarter of the coefficients: an estimate of the interpolation error.
-  double tail() const;
-  const std::vector<double>& coefficients() const { return c_; }
-
- private:
-  std::vector<double> c_;
-};
+using numerics::ChebyshevTable;  // numerics/chebyshev.hpp
 
 class VmfRbTarget {
  public:

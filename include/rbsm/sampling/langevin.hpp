@@ -18,38 +18,13 @@
 #include <vector>
 
 #include "rbsm/geometry/manifold.hpp"
+#include "rbsm/numerics/table1d.hpp"
 
 namespace rbsm::sampling {
 
 using geometry::Mat;
 using geometry::Vec;
-
-/// A function on [a, b] tabulated on a uniform grid and interpolated linearly (clamped outside).
-class Table1D {
- public:
-  Table1D() = default;
-  Table1D(double a, double b, std::vector<double> values);
-  /// Samples f at n >= 2 equally spaced points of [a, b].
-  static Table1D tabulate(double a, double b, int n, const std::function<double(double)>& f);
-  double operator()(double x) const {
-    double s = (x - a_) * inv_dx_;
-    if (!(s > 0.0)) return v_.front();  // also NaN: never an out-of-range index
-    const int last = static_cast<int>(v_.size()) - 1;
-    if (s >= last) return v_.back();
-    const int i = static_cast<int>(s);
-    const double w = s - i;
-    return v_[i] + w * (v_[i + 1] - v_[i]);
-  }
-  /// The antiderivative F(x) = integral_a^x f (exact for the piecewise-linear interpolant), tabulated.
-  Table1D antiderivative() const;
-  double a() const { return a_; }
-  double b() const { return b_; }
-  const std::vector<double>& values() const { return v_; }
-
- private:
-  double a_ = 0, b_ = 1, inv_dx_ = 1;
-  std::vector<double> v_{0.0, 0.0};
-};
+using numerics::Table1D;  // numerics/table1d.hpp
 
 /// An axially symmetric drift on S^d: b(z) = g(t) P_T(z) mu with t = <mu, z> (|mu| = 1). It is the
 /// gradient of G(<mu, z>) with G' = g, so its stationary density is exp(G(t)) (docs/langevin.md §1.3).

@@ -1,14 +1,15 @@
-#include "rbsm/sampling/periodic_grid.hpp"
+#include "rbsm/numerics/periodic_grid.hpp"
 
 #include <cmath>
 
 #include "rbsm/error.hpp"
+#include "rbsm/numerics/constants.hpp"
 #include "rbsm/parallel.hpp"
 
-namespace rbsm::sampling {
+namespace rbsm::numerics {
 
 namespace {
-constexpr double kTwoPi = 2.0 * M_PI;
+constexpr double kTwoPi = 2.0 * kPi;
 
 int wrap(int k, int n) { return ((k % n) + n) % n; }
 
@@ -94,4 +95,4 @@ double PeriodicGrid2D::spectral(double a1, double a2) const {
   return out;
 }
 
-}  // namespace rbsm::sampling
+}  // namespace rbsm::numerics
