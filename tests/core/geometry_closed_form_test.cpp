@@ -1,7 +1,8 @@
 // Known values of the closed-form manifolds (sphere.hpp, torus.hpp; docs/geometry.md), each against an
 // independent source: hand-derived closed forms, finite differences of the parametrisation or of the
-// projection, brute-force minimisation, and chi-square tests of the samplers against the volume
-// measure. The property tests shared by all five manifolds live in another file (typed tests).
+// projection, brute-force minimisation. The chi-square tests of the samplers against the volume measure
+// are in geometry_closed_form_sampler_test.cpp; the property tests shared by all five manifolds live in
+// another file (typed tests).
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -28,53 +29,6 @@ Vec gaussian(rbsm::Rng& rng, int n) {
   Vec g(n);
   for (int i = 0; i < n; ++i) g[i] = rng.normal();
   return g;
-}
-
-// ------------------------------------------------------------------ chi-square machinery
-// Family of chi-square tests in this file, Bonferroni-corrected to a family-wise level of 1e-3.
-constexpr int kChiSquareTests = 7;
-constexpr double kFamilyAlpha = 1e-3;
-
-/// Upper alpha-quantile of N(0, 1) by bisection on the complementary error function.
-double normal_upper_quantile(double alpha) {
-  double lo = 0, hi = 40;
-  for (int i = 0; i < 200; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    (0.5 * std::erfc(mid / std::sqrt(2.0)) > alpha ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-
-/// Upper alpha-quantile of chi^2(df) (Wilson-Hilferty; relative error well below 1% for df >= 10).
-double chi2_critical(int df, double alpha) {
-  const double z = normal_upper_quantile(alpha), h = 2.0 / (9.0 * df);
-  return df * std::pow(1 - h + z * std::sqrt(h), 3);
-}
-
-double chi2_statistic(const std::vector<int>& counts, const std::vector<double>& probs) {
-  double n = 0, p_total = 0, stat = 0;
-  for (int c : counts) n += c;
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    const double e = n * probs[i];
-    stat += (counts[i] - e) * (counts[i] - e) / e;
-    p_total += probs[i];
-  }
-  EXPECT_NEAR(p_total, 1.0, 1e-9) << "bin probabilities must sum to 1";
-  return stat;
-}
-
-/// Bins of an angle in [-pi, pi) into `bins` equal cells.
-int angle_bin(double a, int bins) {
-  const int b = static_cast<int>(std::floor((a + kPi) / (2 * kPi) * bins));
-  return std::clamp(b, 0, bins - 1);
-}
-
-void expect_chi_square_passes(const std::vector<int>& counts, const std::vector<double>& probs,
-                              const std::string& what) {
-  const double stat = chi2_statistic(counts, probs);
-  const int df = static_cast<int>(counts.size()) - 1;
-  const double crit = chi2_critical(df, kFamilyAlpha / kChiSquareTests);
-  EXPECT_LT(stat, crit) << what << ": chi^2 = " << stat << " with " << df << " degrees of freedom";
 }
 
 // ------------------------------------------------------------------ finite differences
@@ -398,95 +352,6 @@ TEST(ClosedFormProjection, ToriMatchBruteForceMinimisation) {
     EXPECT_LT((zt - bt).norm(), 1e-6);
     EXPECT_LE((xt - zt).norm(), (xt - bt).norm() + 1e-12);
   }
-}
-
-// ====================================================================== samplers (chi-square)
-
-TEST(ClosedFormSamplers, SphereCoordinateHasTheVolumeMarginal) {
-  // Under the volume measure on S^d, t = z_1 has density proportional to (1 - t^2)^{(d-2)/2} on
-  // [-1, 1] (uniform on S^2: Archimedes). Bin probabilities by Simpson's rule; S^1 by angle.
-  const int n = 20000, bins = 20;
-  for (int d : {2, 6, 10}) {
-    const Sphere S(d);
-    rbsm::Rng rng(50 + d);
-    std::vector<int> counts(bins, 0);
-    for (int i = 0; i < n; ++i) {
-      const double t = S.sample_uniform(rng)[0];
-      ++counts[std::clamp(static_cast<int>((t + 1) / 2 * bins), 0, bins - 1)];
-    }
-    auto f = [d](double t) { return std::pow(1 - t * t, 0.5 * (d - 2)); };
-    std::vector<double> probs(bins);
-    double total = 0;
-    for (int b = 0; b < bins; ++b) {
-      const double lo = -1 + 2.0 * b / bins, hi = lo + 2.0 / bins;
-      const int m = 200;  // Simpson sub-intervals (even)
-      double s = f(lo) + f(hi);
-      for (int k = 1; k < m; ++k) s += (k % 2 ? 4 : 2) * f(lo + (hi - lo) * k / m);
-      probs[b] = s * (hi - lo) / (3 * m);
-      total += probs[b];
-    }
-    for (double& p : probs) p /= total;
-    expect_chi_square_passes(counts, probs, "sphere:" + std::to_string(d));
-  }
-  const Sphere S1(1);
-  rbsm::Rng rng(51);
-  std::vector<int> counts(bins, 0);
-  for (int i = 0; i < n; ++i) {
-    const Vec z = S1.sample_uniform(rng);
-    ++counts[angle_bin(std::atan2(z[1], z[0]), bins)];
-  }
-  expect_chi_square_passes(counts, std::vector<double>(bins, 1.0 / bins), "sphere:1");
-}
-
-TEST(ClosedFormSamplers, CliffordTorusAnglesAreUniform) {
-  const CliffordTorus C(0.7, 1.6);
-  rbsm::Rng rng(61);
-  const int n = 32000, bins = 8;
-  std::vector<int> counts(bins * bins, 0);
-  for (int i = 0; i < n; ++i) {
-    const Vec z = C.sample_uniform(rng);
-    EXPECT_NEAR(z.head<2>().norm(), 0.7, 1e-14);
-    ++counts[angle_bin(std::atan2(z[1], z[0]), bins) * bins + angle_bin(std::atan2(z[3], z[2]), bins)];
-  }
-  expect_chi_square_passes(counts, std::vector<double>(bins * bins, 1.0 / (bins * bins)), "clifford-torus");
-}
-
-/// P(a1 in [lo, hi)) under the area element r (R + r cos a1) da1 da2: (R (hi - lo) + r (sin hi - sin lo)) / (2 pi R).
-std::vector<double> torus_tube_angle_probabilities(double R, double r, int bins) {
-  std::vector<double> p(bins);
-  for (int b = 0; b < bins; ++b) {
-    const double lo = -kPi + 2 * kPi * b / bins, hi = lo + 2 * kPi / bins;
-    p[b] = (R * (hi - lo) + r * (std::sin(hi) - std::sin(lo))) / (2 * kPi * R);
-  }
-  return p;
-}
-
-TEST(ClosedFormSamplers, TorusOfRevolutionFollowsTheAreaElement) {
-  const double R = 3, r = 1;
-  const TorusOfRevolution T(R, r);
-  rbsm::Rng rng(71);
-  const int n = 20000, bins = 20;
-  std::vector<int> tube(bins, 0), axis(bins, 0);
-  for (int i = 0; i < n; ++i) {
-    const Vec z = T.sample_uniform(rng);
-    const double rho = std::hypot(z[0], z[1]);
-    EXPECT_NEAR(std::hypot(rho - R, z[2]), r, 1e-12);
-    ++tube[angle_bin(std::atan2(z[2], rho - R), bins)];
-    ++axis[angle_bin(std::atan2(z[1], z[0]), bins)];
-  }
-  expect_chi_square_passes(tube, torus_tube_angle_probabilities(R, r, bins), "torus a1");
-  expect_chi_square_passes(axis, std::vector<double>(bins, 1.0 / bins), "torus a2");
-}
-
-TEST(ClosedFormSamplers, ChiSquareTestHasPowerAgainstUniformAngles) {
-  // The naive sampler (a1 uniform) must fail the same test: the test can tell the difference.
-  const TorusOfRevolution T(3, 1);
-  rbsm::Rng rng(72);
-  const int n = 20000, bins = 20;
-  std::vector<int> tube(bins, 0);
-  for (int i = 0; i < n; ++i) ++tube[angle_bin(rng.uniform(-kPi, kPi), bins)];
-  EXPECT_GT(chi2_statistic(tube, torus_tube_angle_probabilities(3, 1, bins)),
-            chi2_critical(bins - 1, kFamilyAlpha / kChiSquareTests));
 }
 
 // ====================================================================== factory
