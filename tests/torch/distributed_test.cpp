@@ -1,7 +1,8 @@
 // Data-parallel training (include/rbsm/nn/distributed.hpp, docs/distributed.md): N = 2 (and 3) workers at
 // global batch B take the same steps as one process at batch B, for the U-Net and the manifold fit; a
 // worker that dies or hangs stops the others with a one-line error and leaves the last checkpoint
-// loadable; checkpoints resume across N; the rendezvous names a bad environment at once.
+// loadable; checkpoints resume across N. The world in threads (all-reduce, shards, the environment
+// contract) is tested in distributed_world_test.cpp.
 //
 // The workers are this test binary, started by nn::launch_local_workers with --gtest_filter on
 // DistributedWorker.Run and the case in RBSM_DIST_TEST_* variables (the test is skipped without them).
@@ -278,14 +279,20 @@ TEST_P(DistributedModels, WorkersEqualOneProcessAndResumeAcrossN) {
 
 INSTANTIATE_TEST_SUITE_P(Models, DistributedModels, ::testing::Values("train", "fit"));
 
+/// A `kind` run ("train" or "fit") whose worker 1 meets `fault` ("die" or "hang") after step 12.
+Case fault_case(const std::string& kind, const std::string& fault, int checkpoint_every) {
+  Case c{kind, fresh(fault)};
+  c.fault = fault;
+  c.fault_step = 12;
+  c.checkpoint_every = checkpoint_every;
+  return c;
+}
+
 // Worker 1 is killed (SIGKILL) after step 12: rank 0 stops at its next all-reduce with a one-line error
 // that says what happened and which checkpoint is kept, the launcher names the dead worker, and the kept
 // checkpoint (step 10) loads.
 TEST(Distributed, AKilledWorkerStopsTheOthersAndKeepsTheCheckpoint) {
-  Case c{"train", fresh("die")};
-  c.fault = "die";
-  c.fault_step = 12;
-  c.checkpoint_every = 5;
+  const Case c = fault_case("train", "die", /*checkpoint_every=*/5);
   const auto t0 = std::chrono::steady_clock::now();
   try {
     run_workers(c, 2);
@@ -308,10 +315,7 @@ TEST(Distributed, AKilledWorkerStopsTheOthersAndKeepsTheCheckpoint) {
 // Worker 1 hangs after step 12: rank 0 gives up after the 3 s timeout with an error that says so; the
 // launcher then kills the hung worker (timeout + 5 s later) and reports both.
 TEST(Distributed, AHungWorkerStopsTheOthersWithinTheTimeout) {
-  Case c{"fit", fresh("hang")};
-  c.fault = "hang";
-  c.fault_step = 12;
-  c.checkpoint_every = 10;
+  const Case c = fault_case("fit", "hang", /*checkpoint_every=*/10);
   const auto t0 = std::chrono::steady_clock::now();
   try {
     run_workers(c, 2, /*timeout=*/3);
@@ -328,174 +332,6 @@ TEST(Distributed, AHungWorkerStopsTheOthersWithinTheTimeout) {
   EXPECT_NE(err.find("fit stopped at step 13"), std::string::npos) << err;
   EXPECT_EQ(fit::FitModel::load(c.out).config().at("state").at("step").get<int>(), 10);
   fs::remove_all(c.out);
-}
-
-// ------------------------------------------------------------------ the world itself, in threads
-int free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
-DistributedOptions local(int rank, int size, int port, double timeout = 20) {
-  DistributedOptions o;
-  o.rank = rank;
-  o.world_size = size;
-  o.master_port = port;
-  o.timeout_seconds = timeout;
-  return o;
-}
-
-TEST(Distributed, AllReduceSumsEveryDtypeAndTheScalars) {
-  const int port = free_port();
-  std::vector<std::vector<torch::Tensor>> got(2);
-  std::vector<std::vector<double>> scalars(2);
-  std::vector<std::string> errors(2);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < 2; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        World w = World::join(local(r, 2, port));
-        // rank r: float32 [r+1, ...] of shape 3x4, float64 arange * (r+1), a float32 vector
-        got[r] = {torch::full({3, 4}, static_cast<float>(r + 1)), torch::arange(5, torch::kFloat64) * (r + 1),
-                  torch::full({7}, 0.5f * static_cast<float>(r))};
-        scalars[r] = {1.0 + r, r == 1 ? 1.0 : 0.0};
-        w.all_reduce_sum(got[r], scalars[r]);
-        EXPECT_EQ(w.all_reduce_sum(0.25 * (r + 1)), 0.75);
-        w.barrier();
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (int r = 0; r < 2; ++r) {
-    ASSERT_EQ(errors[r], "") << "rank " << r;
-    EXPECT_TRUE(torch::equal(got[r][0], torch::full({3, 4}, 3.0f)));
-    EXPECT_TRUE(torch::equal(got[r][1], torch::arange(5, torch::kFloat64) * 3));
-    EXPECT_TRUE(torch::equal(got[r][2], torch::full({7}, 0.5f)));
-    EXPECT_EQ(scalars[r], (std::vector<double>{3.0, 1.0}));
-  }
-}
-
-TEST(Distributed, BatchShardsPartitionTheBatch) {
-  for (int n : {1, 2, 3, 7})
-    for (std::int64_t B : {7, 8, 64, 1000}) {
-      std::int64_t next = 0;
-      for (int r = 0; r < n; ++r) {
-        const Shard s = batch_shard(B, r, n);
-        EXPECT_EQ(s.begin, next);
-        EXPECT_TRUE(s.size() == B / n || s.size() == B / n + 1) << B << " over " << n;
-        next = s.end;
-      }
-      EXPECT_EQ(next, B);
-    }
-  EXPECT_THROW(batch_shard(2, 0, 3), InvalidArgument);
-}
-
-TEST(Distributed, TheEnvironmentContractIsCheckedVariableByVariable) {
-  const auto with = [](std::vector<std::pair<const char*, const char*>> vars) -> std::string {
-    for (const char* k : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(k);
-    for (const auto& [k, v] : vars) ::setenv(k, v, 1);
-    std::string what;
-    try {
-      DistributedOptions::from_environment();
-    } catch (const InvalidArgument& e) {
-      what = e.what();
-    }
-    for (const auto& kv : vars) ::unsetenv(kv.first);
-    return what;
-  };
-  EXPECT_FALSE(DistributedOptions::from_environment().has_value());  // no WORLD_SIZE: one process
-  EXPECT_NE(with({{"WORLD_SIZE", "two"}}).find("WORLD_SIZE='two'"), std::string::npos);
-  EXPECT_NE(with({{"WORLD_SIZE", "2"}}).find("RANK is not"), std::string::npos);
-  EXPECT_NE(with({{"WORLD_SIZE", "2"}, {"RANK", "2"}}).find("RANK='2': expected an integer in [0, 1]"),
-            std::string::npos);
-  EXPECT_NE(with({{"WORLD_SIZE", "2"}, {"RANK", "1"}}).find("MASTER_ADDR is not"), std::string::npos);
-  EXPECT_NE(with({{"WORLD_SIZE", "2"}, {"RANK", "1"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}})
-                .find("MASTER_PORT='70000'"),
-            std::string::npos);
-  EXPECT_EQ(with({{"WORLD_SIZE", "2"}, {"RANK", "1"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "29500"}}), "");
-}
-
-TEST(Distributed, ABadEnvironmentFailsAtOnceNamingIt) {
-  using Clock = std::chrono::steady_clock;
-  const auto elapsed = [](Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); };
-  // A master host that does not resolve.
-  auto bad_host = local(1, 2, free_port());
-  bad_host.master_addr = "no-such-host.invalid";
-  auto t0 = Clock::now();
-  try {
-    World::join(bad_host);
-    FAIL();
-  } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("MASTER_ADDR 'no-such-host.invalid' does not resolve"), std::string::npos)
-        << e.what();
-  }
-  // A port somebody else listens on.
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_ANY);
-  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(s, 1), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  const int taken = ntohs(a.sin_port);
-  t0 = Clock::now();
-  try {
-    World::join(local(0, 2, taken));
-    FAIL();
-  } catch (const DistributedError& e) {
-    EXPECT_NE(std::string(e.what()).find("MASTER_PORT " + std::to_string(taken) + " is already in use"),
-              std::string::npos)
-        << e.what();
-  }
-  EXPECT_LT(elapsed(t0), 2.0);
-  ::close(s);
-  // No master listening: rank 1 gives up after its (1 s) timeout, naming the address.
-  const int nobody = free_port();
-  t0 = Clock::now();
-  try {
-    World::join(local(1, 2, nobody, 1.0));
-    FAIL();
-  } catch (const DistributedError& e) {
-    EXPECT_NE(std::string(e.what()).find("could not reach the master at 127.0.0.1:" + std::to_string(nobody)),
-              std::string::npos)
-        << e.what();
-  }
-  EXPECT_LT(elapsed(t0), 10.0);
-  // WORLD_SIZE mismatch: rank 1 says 3, rank 0 says 2: both fail at once naming both.
-  const int port = free_port();
-  std::string e0, e1;
-  double t1 = 0;
-  std::thread r0([&] {
-    try {
-      World::join(local(0, 2, port, 3.0));
-    } catch (const std::exception& e) {
-      e0 = e.what();
-    }
-  });
-  std::thread r1([&] {
-    const auto start = Clock::now();
-    try {
-      World::join(local(1, 3, port, 3.0));
-    } catch (const std::exception& e) {
-      e1 = e.what();
-    }
-    t1 = elapsed(start);
-  });
-  r0.join();
-  r1.join();
-  EXPECT_NE(e1.find("WORLD_SIZE mismatch: rank 1 has WORLD_SIZE 3, rank 0 has 2"), std::string::npos) << e1;
-  EXPECT_LT(t1, 2.5);
-  EXPECT_NE(e0.find("WORLD_SIZE mismatch: rank 0 has WORLD_SIZE 2, rank 1 has 3"), std::string::npos) << e0;
 }
 
 }  // namespace
