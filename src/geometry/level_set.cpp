@@ -47,12 +47,6 @@ LevelSetJet LevelSetManifold::jet(const Vec& x, int order) const {
   return j;
 }
 
-double LevelSetManifold::constraint_distance(const Vec& z) const {
-  const LevelSetJet j = jet(z, 1);
-  const Mat G = j.J * j.J.transpose();
-  return (j.J.transpose() * G.ldlt().solve(j.F)).norm();
-}
-
 Mat LevelSetManifold::frame(const Vec& z) const {
   const LevelSetJet j = jet(z, 1);
   const Eigen::HouseholderQR<Mat> qr(j.J.transpose());

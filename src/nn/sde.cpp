@@ -23,10 +23,6 @@ at::Tensor VPSDE::sigma(const at::Tensor& t) const {
   return at::sqrt(-at::expm1(-(beta_min * t + 0.5 * (beta_max - beta_min) * t * t)));
 }
 
-at::Tensor VPSDE::marginal_mean(const at::Tensor& x0, const at::Tensor& t) const {
-  return broadcast_to_batch(alpha(t), x0) * x0;
-}
-
 at::Tensor VPSDE::perturb(const at::Tensor& x0, const at::Tensor& t, const at::Tensor& eps) const {
   return broadcast_to_batch(alpha(t), x0) * x0 + broadcast_to_batch(sigma(t), x0) * eps;
 }

@@ -68,8 +68,6 @@ class LevelSetManifold : public Manifold {
 
   /// F and its derivatives at x (for tests and for code that needs the defining function).
   LevelSetJet jet(const Vec& x, int order) const;
-  /// Residual |F(z)| scaled to a distance: |J^+ F(z)|.
-  double constraint_distance(const Vec& z) const;
 
  private:
   /// Q of the full QR of J^T: first k columns span N_z M, the rest T_z M.

@@ -40,8 +40,6 @@ struct VPSDE {
   at::Tensor alpha(const at::Tensor& t) const;
   at::Tensor sigma(const at::Tensor& t) const;
 
-  /// Marginal mean alpha_t x_0 for x_0 of shape [n, ...] and t of shape [n].
-  at::Tensor marginal_mean(const at::Tensor& x0, const at::Tensor& t) const;
   /// x_t = alpha_t x_0 + sigma_t eps.
   at::Tensor perturb(const at::Tensor& x0, const at::Tensor& t, const at::Tensor& eps) const;
 

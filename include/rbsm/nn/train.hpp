@@ -7,8 +7,8 @@
 /// (score = -eps_theta / sigma_t). Adam with linear warm-up and gradient clipping; an exponential moving
 /// average (EMA) of the weights with warm-up decay min(decay, (1 + k) / (10 + k)).
 ///
-/// Determinism: the batch of step k (an index into per-epoch permutations drawn from Rng(seed, epoch))
-/// and its noise (a torch::Generator seeded from (seed, k)) are pure functions of (seed, k), so resuming
+/// Determinism: the batch of step k (an index into per-epoch permutations, epoch e drawn from Rng(seed, 2e))
+/// and its noise (a torch::Generator seeded from Rng(seed, 2k + 1)) are pure functions of (seed, k), so resuming
 /// from a checkpoint at step k gives bit-identical weights to an uninterrupted run (same thread count).
 ///
 /// Data parallel (nn/distributed.hpp, docs/distributed.md): with a World of N ranks, rank r takes rows
@@ -96,7 +96,7 @@ double learning_rate_at(const TrainOptions& options, std::int64_t step);
 double ema_decay_at(const TrainOptions& options, std::int64_t step);
 
 /// The indices into a data set of size n of step k's batch: positions k*B .. k*B+B-1 of the
-/// concatenation of per-epoch permutations, permutation e drawn from Rng(seed, e). Pure in (seed, k).
+/// concatenation of per-epoch permutations, permutation e drawn from Rng(seed, 2e) (even streams). Pure in (seed, k).
 std::vector<std::int64_t> batch_indices(std::uint64_t seed, std::int64_t step, std::int64_t batch_size, std::int64_t n);
 
 }  // namespace rbsm::nn
