@@ -6,6 +6,7 @@
 #include "rbsm/io/run_folder.hpp"
 #include "rbsm/io/table.hpp"
 #include "rbsm/sampling/equilibrium_study.hpp"
+#include "rbsm/spec.hpp"
 
 namespace rbsm::cli {
 namespace {
@@ -22,13 +23,10 @@ Register reg(
       app.add_option("--mean", cfg->mean, "vMF mean direction x1,...,xD (default e_1)");
       app.add_option("--sigma", cfg->sigma, "DSM noise level sigma of the RB target and the corrections")
           ->capture_default_str();
-      app.add_option("--drift", cfg->drifts,
+      auto drifts = std::make_shared<std::string>("true,rb,rb-extrinsic,rb-full");
+      app.add_option("--drift", *drifts,
                      "comma-separated drifts: true, rb, rb-extrinsic, rb-geometric, rb-full, first-order, "
                      "source-expansion, model:PATH")
-          ->delimiter(',')
-          ->check(CLI::Validator(
-              [](std::string& name) { return name.empty() ? std::string("empty drift name") : std::string(); }, "NAME",
-              "drift name"))
           ->capture_default_str();
       app.add_option("--correction", cfg->correction, "post-hoc correction of model:PATH drifts")
           ->check(CLI::IsMember({"none", "extrinsic", "geometric", "full"}))
@@ -56,6 +54,7 @@ Register reg(
           if (c.sampler == "ula") throw InvalidArgument("--mala contradicts --sampler ula");
           c.sampler = "mala";
         }
+        c.drifts = parse_names(*drifts, "--drift", "drift name");
         c.langevin.seed = common.seed;
         c.langevin.threads = apply_threads(common);
         io::RunFolder run(*out, c.to_json());
