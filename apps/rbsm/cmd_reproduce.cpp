@@ -95,9 +95,10 @@ std::string duration(double s) {
   return fmt(s / 3600, 2) + " h";
 }
 
-/// `s` cut to `width` characters (an ellipsis marks the cut) and, if `pad`, padded to it.
+/// `s` cut to `width` - 1 characters (an ellipsis marks the cut) and, if `pad`, padded to `width`: a padded
+/// cell always ends in a space.
 std::string cell(const std::string& s, std::size_t width, bool pad = true) {
-  std::string t = s.size() > width ? s.substr(0, width - 3) + "..." : s;
+  std::string t = s.size() > width - 1 ? s.substr(0, width - 4) + "..." : s;
   return pad ? t + std::string(width - t.size(), ' ') : t;
 }
 
@@ -107,8 +108,8 @@ std::string summary_table(const std::string& profile, const std::vector<std::str
                           const std::filesystem::path& report) {
   double total = 0;
   for (double s : seconds) total += s;
-  std::string t = "rbsm reproduce --profile " + profile + ": " + std::to_string(sections.size()) + " experiments in " +
-                  duration(total) + "\n";
+  std::string t = "rbsm reproduce --profile " + profile + ": " + std::to_string(sections.size()) +
+                  (sections.size() == 1 ? " experiment in " : " experiments in ") + duration(total) + "\n";
   t += cell("experiment", 13) + cell("time", 9) + cell("quantity", 46) + cell("rbsm (measured)", 30) + "source\n";
   for (std::size_t i = 0; i < sections.size(); ++i) {
     const auto& sec = sections[i];
@@ -171,8 +172,9 @@ Register reg(
         std::vector<double> estimate;
         double planned = 0;
         for (const auto& e : list) planned += estimate.emplace_back(estimate_seconds(e.name, o->profile));
-        run.log("reproduce --profile " + o->profile + ": " + std::to_string(list.size()) + " experiments, about " +
-                duration(planned) + " on 2 cores (report: " + (run.dir() / "report.html").string() + ")");
+        run.log("reproduce --profile " + o->profile + ": " + std::to_string(list.size()) +
+                (list.size() == 1 ? " experiment, about " : " experiments, about ") + duration(planned) +
+                " on 2 cores (report: " + (run.dir() / "report.html").string() + ")");
         for (std::size_t i = 0; i < list.size(); ++i)
           run.log("  " + std::to_string(i + 1) + ". " + cell(list[i].name, 13) + "about " + duration(estimate[i]));
 
