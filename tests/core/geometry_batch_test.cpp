@@ -88,7 +88,8 @@ INSTANTIATE_TEST_SUITE_P(AllManifolds, LocalRowsTest,
                          });
 
 // Each output asked for alone (the Python per-operator methods) equals the per-point virtual function at the
-// same z, E_M included, and nothing else is written; project_rows equals Manifold::project (bit for bit on level sets).
+// same z, E_M included, and nothing else is written; project_rows equals Manifold::project (to 1e-13 on level sets,
+// whose batched projections are the certified closed forms).
 TEST_P(LocalRowsTest, SingleOutputsMatchThePerPointFunctions) {
   const auto M = make_manifold(GetParam());
   const int D = M->ambient_dim(), d = M->dim(), k = D - d;
@@ -107,7 +108,7 @@ TEST_P(LocalRowsTest, SingleOutputsMatchThePerPointFunctions) {
   for (std::size_t i = 0; i < n; ++i) {
     const double err = (P.row(i) - Z.row(i)).cwiseAbs().maxCoeff();
     if (level_set)
-      EXPECT_EQ(err, 0.0) << GetParam();
+      EXPECT_LT(err, 1e-13) << GetParam();  // the certified closed forms against the KKT Newton
     else
       EXPECT_LT(err, 1e-15 * std::max(1.0, X.row(i).cwiseAbs().maxCoeff())) << GetParam();
   }

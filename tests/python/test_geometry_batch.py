@@ -26,8 +26,8 @@ def test_project_equals_the_per_point_projection(spec):
     X = near(M, 200, seed=1)
     ref = M._per_point("project", X)
     got = M.project(X)
-    if spec in LEVEL_SETS:
-        np.testing.assert_array_equal(got, ref)  # Manifold::project itself (the KKT Newton)
+    if spec in LEVEL_SETS:  # the certified closed forms (polar decomposition, Newton on the multiplier)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13)  # against the KKT Newton's own tolerance
     else:
         np.testing.assert_allclose(got, ref, rtol=0, atol=2e-15 * max(1.0, np.abs(X).max()))
     # M.local's certified closed-form projections agree with it
@@ -120,3 +120,43 @@ def test_errors_name_the_row():
         T.tangent_projector(np.array([[4.0, 0, 0], [0, 4.0, 0], [0, 0, 1.0]]))
     with pytest.raises(ValueError, match="unknown operator"):
         M._per_point("blob", Z[:1])
+
+
+@pytest.mark.parametrize("spec", sorted(LEVEL_SETS))
+def test_level_set_projections_solve_the_nearest_point_conditions(spec):
+    # independent of the library's KKT Newton: p on M and x - p normal to M at p
+    M = rbsm.manifold(spec)
+    X = near(M, 300, seed=8, scale=0.5)
+    P = M.project(X)
+    if spec == "so3":  # p in SO(3), and x - p = p S with S symmetric (N_p SO(3) = p Sym(3))
+        R, A = P.reshape(-1, 3, 3), X.reshape(-1, 3, 3)
+        np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.broadcast_to(np.eye(3), R.shape), rtol=0, atol=1e-14)
+        np.testing.assert_allclose(np.linalg.det(R), 1.0, rtol=0, atol=1e-14)
+        S = R.transpose(0, 2, 1) @ A
+        np.testing.assert_allclose(S, S.transpose(0, 2, 1), rtol=0, atol=1e-14)
+    else:  # sum p_i^2 / a_i^2 = 1, and x - p parallel to grad F(p) = 2 p / a^2
+        a = np.array([float(v) for v in spec.split(":")[1].split(",")])
+        np.testing.assert_allclose(np.sum(P**2 / a**2, axis=1), 1.0, rtol=0, atol=1e-14)
+        g = P / a**2
+        g /= np.linalg.norm(g, axis=1, keepdims=True)
+        r = X - P
+        np.testing.assert_allclose(r - np.sum(r * g, axis=1, keepdims=True) * g, 0.0, rtol=0, atol=1e-14)
+
+
+def test_output_memory_is_reused_only_when_free():
+    M = rbsm.manifold("sphere:2")
+    X1, X2 = near(M, 4096, seed=9), near(M, 4096, seed=10)
+    g1 = M.local(X1)
+    ref1 = {k: v.copy() for k, v in g1.items()}
+    address = g1["z"].ctypes.data
+    g2 = M.local(X2)  # g1's block is still in use: a different one
+    address2 = g2["z"].ctypes.data
+    assert address2 != address
+    for k in g1:
+        np.testing.assert_array_equal(g1[k], ref1[k])
+    np.testing.assert_array_equal(g2["z"], M.project(X2))
+    del g1, g2
+    g3 = M.local(X1)  # a freed block of the right size is taken again, and filled afresh
+    assert g3["z"].ctypes.data in (address, address2)
+    for k in g3:
+        np.testing.assert_array_equal(g3[k], ref1[k])

@@ -44,10 +44,10 @@ struct LocalRows {
 void local_rows(const Manifold& M, const double* X, std::size_t begin, std::size_t end, bool project,
                 const LocalRows& out);
 
-/// Rows [begin, end) of X projected onto M: row i of Z (N x D) is Manifold::project(x_i), in closed form on
-/// spheres and tori (the same formulas to rounding, no per-point allocation) and by Manifold::project itself
-/// elsewhere: on level sets the KKT Newton, bit for bit (local_rows' certified closed forms agree with it to
-/// ~1e-14, but the numerical E_M of level sets turns differences of 1e-16 in z into ~1e-11).
+/// Rows [begin, end) of X projected onto M: row i of Z (N x D) is pi(x_i), as local_rows computes it (the same
+/// formulas as Manifold::project on spheres and tori; on so3 and ellipsoids the certified closed forms,
+/// which agree with LevelSetManifold::project's KKT Newton to ~1e-14 and fall back to it where not certified;
+/// Manifold::project itself elsewhere), with no per-point allocation.
 void project_rows(const Manifold& M, const double* X, std::size_t begin, std::size_t end, double* Z);
 
 /// Manifold::local(z) with the level-set fast path (one jet and one QR); same values to rounding.
