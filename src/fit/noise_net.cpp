@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "rbsm/error.hpp"
+#include "rbsm/io/json_read.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::fit {
@@ -45,18 +46,16 @@ nlohmann::json NoiseNetOptions::to_json() const {
 NoiseNetOptions NoiseNetOptions::from_json(const nlohmann::json& j) {
   try {
     NoiseNetOptions o;
-    o.dim = j.at("dim").get<std::int64_t>();
-    o.width = j.at("width").get<std::int64_t>();
-    o.depth = j.at("depth").get<std::int64_t>();
-    o.frequencies = j.at("frequencies").get<std::int64_t>();
-    o.parametrisation = parse_parametrisation(j.at("parametrisation").get<std::string>());
-    o.fourier_features = j.value("fourier_features", std::int64_t{0});
-    if (o.fourier_features > 0) o.fourier_scale = j.at("fourier_scale").get<double>();
+    o.dim = io::json_get<std::int64_t>(j, "dim");
+    o.width = io::json_get<std::int64_t>(j, "width");
+    o.depth = io::json_get<std::int64_t>(j, "depth");
+    o.frequencies = io::json_get<std::int64_t>(j, "frequencies");
+    o.parametrisation = parse_parametrisation(io::json_get<std::string>(j, "parametrisation"));
+    o.fourier_features = io::json_get_or(j, "fourier_features", std::int64_t{0});
+    if (o.fourier_features > 0) o.fourier_scale = io::json_get<double>(j, "fourier_scale");
     o.validate();
     return o;
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(std::string("malformed network description in checkpoint: ") + e.what());
-  } catch (const InvalidArgument& e) {
+  } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the values (validate)
     throw IoError(std::string("malformed network description in checkpoint: ") + e.what());
   }
 }

@@ -13,6 +13,7 @@
 #include "rbsm/dsm/targets.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/fit.hpp"
+#include "rbsm/io/json_read.hpp"
 #include "rbsm/nn/distributed.hpp"
 #include "rbsm/nn/schedule.hpp"
 #include "rbsm/random.hpp"
@@ -78,29 +79,27 @@ nlohmann::json FitOptions::to_json() const {
 FitOptions FitOptions::from_json(const nlohmann::json& j) {
   try {
     FitOptions o;
-    o.manifold = j.at("manifold").get<std::string>();
+    o.manifold = io::json_get<std::string>(j, "manifold");
     o.net = NoiseNetOptions::from_json(j.at("net"));
-    o.target = parse_target(j.at("target").get<std::string>());
-    o.sigma_min = j.at("sigma_min").get<double>();
-    o.sigma_max = j.at("sigma_max").get<double>();
-    o.levels = j.at("levels").get<std::int64_t>();
-    o.steps = j.at("steps").get<std::int64_t>();
-    o.batch = j.at("batch").get<std::int64_t>();
-    o.lr = j.at("lr").get<double>();
-    o.warmup = j.at("warmup").get<std::int64_t>();
-    o.ema_decay = j.at("ema_decay").get<double>();
-    o.eval_every = j.at("eval_every").get<std::int64_t>();
-    o.patience = j.at("patience").get<std::int64_t>();
-    o.val_examples = j.at("val_examples").get<std::int64_t>();
-    o.checkpoint_every = j.at("checkpoint_every").get<std::int64_t>();
-    o.seed = j.at("seed").get<std::uint64_t>();
-    o.level_power = j.value("level_power", 0.0);
-    o.spread = j.value("spread", 1.0);
+    o.target = parse_target(io::json_get<std::string>(j, "target"));
+    o.sigma_min = io::json_get<double>(j, "sigma_min");
+    o.sigma_max = io::json_get<double>(j, "sigma_max");
+    o.levels = io::json_get<std::int64_t>(j, "levels");
+    o.steps = io::json_get<std::int64_t>(j, "steps");
+    o.batch = io::json_get<std::int64_t>(j, "batch");
+    o.lr = io::json_get<double>(j, "lr");
+    o.warmup = io::json_get<std::int64_t>(j, "warmup");
+    o.ema_decay = io::json_get<double>(j, "ema_decay");
+    o.eval_every = io::json_get<std::int64_t>(j, "eval_every");
+    o.patience = io::json_get<std::int64_t>(j, "patience");
+    o.val_examples = io::json_get<std::int64_t>(j, "val_examples");
+    o.checkpoint_every = io::json_get<std::int64_t>(j, "checkpoint_every");
+    o.seed = io::json_get<std::uint64_t>(j, "seed");
+    o.level_power = io::json_get_or(j, "level_power", 0.0);
+    o.spread = io::json_get_or(j, "spread", 1.0);
     o.validate();
     return o;
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(std::string("malformed fit options in checkpoint: ") + e.what());
-  } catch (const InvalidArgument& e) {
+  } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the values (validate)
     throw IoError(std::string("malformed fit options in checkpoint: ") + e.what());
   }
 }

@@ -7,6 +7,7 @@
 #include "rbsm/error.hpp"
 #include "rbsm/io/checkpoint_header.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/json_read.hpp"
 #include "rbsm/io/zip_check.hpp"
 #include "rbsm/nn/unet.hpp"
 
@@ -133,7 +134,17 @@ fs::path resolve_checkpoint(const fs::path& run_or_file) {
 }
 
 nlohmann::json read_checkpoint_config(const fs::path& run_or_file) {
-  return detail::open_checkpoint(resolve_checkpoint(run_or_file), kScoreModelFormat, "score-model").config;
+  auto ckpt = detail::open_checkpoint(resolve_checkpoint(run_or_file), kScoreModelFormat, "score-model");
+  // Callers resume from config["step"]: it must be a step count, not whatever JSON value it holds.
+  std::int64_t step = 0;
+  try {
+    step = io::json_get<std::int64_t>(ckpt.config, "step");
+  } catch (const IoError& e) {
+    throw IoError("checkpoint " + ckpt.path.string() + " has a malformed config (" + e.what() + ")");
+  }
+  if (step < 0)
+    throw IoError("checkpoint " + ckpt.path.string() + " has a malformed config (step " + std::to_string(step) + ")");
+  return ckpt.config;
 }
 
 LoadedScoreModel load_score_model(const fs::path& run_or_file, torch::Device device, bool use_ema) {
@@ -145,7 +156,7 @@ LoadedScoreModel load_score_model(const fs::path& run_or_file, torch::Device dev
     m.sde.beta_min = ckpt.config.at("sde").at("beta_min").get<double>();
     m.sde.beta_max = ckpt.config.at("sde").at("beta_max").get<double>();
     m.sde.validate();
-    m.step = ckpt.config.at("step").get<std::int64_t>();
+    m.step = io::json_get<std::int64_t>(ckpt.config, "step");
   } catch (const nlohmann::json::exception& e) {
     throw IoError("checkpoint " + ckpt.path.string() + " has a malformed config (" + e.what() + ")");
   } catch (const InvalidArgument& e) {

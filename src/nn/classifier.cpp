@@ -9,6 +9,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/json_read.hpp"
 #include "rbsm/nn/schedule.hpp"
 #include "rbsm/numerics/constants.hpp"
 #include "rbsm/random.hpp"
@@ -45,11 +46,11 @@ nlohmann::json ClassifierOptions::to_json() const {
 ClassifierOptions ClassifierOptions::from_json(const nlohmann::json& j) {
   ClassifierOptions o;
   try {
-    o.image_size(j.at("image_size").get<std::int64_t>())
-        .channels(j.at("channels").get<std::int64_t>())
-        .feature_dim(j.at("feature_dim").get<std::int64_t>())
-        .dropout(j.at("dropout").get<double>())
-        .num_classes(j.at("num_classes").get<std::int64_t>());
+    o.image_size(io::json_get<std::int64_t>(j, "image_size"))
+        .channels(io::json_get<std::int64_t>(j, "channels"))
+        .feature_dim(io::json_get<std::int64_t>(j, "feature_dim"))
+        .dropout(io::json_get<double>(j, "dropout"))
+        .num_classes(io::json_get<std::int64_t>(j, "num_classes"));
     o.validate();
   } catch (const std::exception& e) {
     throw IoError(std::string("malformed classifier description: ") + e.what());

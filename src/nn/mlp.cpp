@@ -9,6 +9,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/json_read.hpp"
 #include "rbsm/nn/schedule.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/sampling/drifts.hpp"
@@ -30,14 +31,12 @@ nlohmann::json MLPOptions::to_json() const {
 MLPOptions MLPOptions::from_json(const nlohmann::json& j) {
   try {
     MLPOptions o;
-    o.in(j.at("in").get<std::int64_t>()).out(j.at("out").get<std::int64_t>());
-    o.hidden(j.at("hidden").get<std::int64_t>()).layers(j.at("layers").get<std::int64_t>());
+    o.in(io::json_get<std::int64_t>(j, "in")).out(io::json_get<std::int64_t>(j, "out"));
+    o.hidden(io::json_get<std::int64_t>(j, "hidden")).layers(io::json_get<std::int64_t>(j, "layers"));
     o.validate();
     return o;
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the values (validate)
     throw IoError(std::string("malformed MLP description: ") + e.what());
-  } catch (const InvalidArgument& e) {
-    throw IoError(e.what());
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/json_read.hpp"
 #include "rbsm/io/table.hpp"
 #include "rbsm/nn/checkpoint.hpp"
 #include "rbsm/nn/schedule.hpp"
@@ -51,19 +52,19 @@ nlohmann::json TrainOptions::to_json() const {
 TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   try {
     TrainOptions o;
-    o.steps(j.at("steps").get<std::int64_t>())
-        .batch_size(j.at("batch_size").get<std::int64_t>())
-        .lr(j.at("lr").get<double>())
-        .warmup(j.at("warmup").get<std::int64_t>())
-        .grad_clip(j.at("grad_clip").get<double>())
-        .ema_decay(j.at("ema_decay").get<double>())
-        .checkpoint_every(j.at("checkpoint_every").get<std::int64_t>())
-        .log_every(j.at("log_every").get<std::int64_t>())
-        .t_min(j.at("t_min").get<double>())
-        .seed(j.at("seed").get<std::uint64_t>())
-        .data(j.value("data", std::string()));
+    o.steps(io::json_get<std::int64_t>(j, "steps"))
+        .batch_size(io::json_get<std::int64_t>(j, "batch_size"))
+        .lr(io::json_get<double>(j, "lr"))
+        .warmup(io::json_get<std::int64_t>(j, "warmup"))
+        .grad_clip(io::json_get<double>(j, "grad_clip"))
+        .ema_decay(io::json_get<double>(j, "ema_decay"))
+        .checkpoint_every(io::json_get<std::int64_t>(j, "checkpoint_every"))
+        .log_every(io::json_get<std::int64_t>(j, "log_every"))
+        .t_min(io::json_get<double>(j, "t_min"))
+        .seed(io::json_get<std::uint64_t>(j, "seed"))
+        .data(io::json_get_or(j, "data", std::string()));
     return o;
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the values (validate)
     throw IoError(std::string("malformed training options: ") + e.what());
   }
 }
@@ -161,8 +162,9 @@ TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& 
       opt = TrainOptions::from_json(ckpt->config.at("train"))
                 .steps(options_in.steps())
                 .checkpoint_every(options_in.checkpoint_every());
-      result.start_step = ckpt->config.at("step").get<std::int64_t>();
-    } catch (const nlohmann::json::exception& e) {
+      result.start_step = io::json_get<std::int64_t>(ckpt->config, "step");
+      if (result.start_step < 0) throw IoError("key 'step' must be >= 0, got " + std::to_string(result.start_step));
+    } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the option values
       throw IoError("checkpoint " + ckpt_file.string() + " has a malformed config (" + e.what() + ")");
     }
     if (result.start_step >= opt.steps())

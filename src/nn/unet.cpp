@@ -5,6 +5,7 @@
 #include <string>
 
 #include "rbsm/error.hpp"
+#include "rbsm/io/json_read.hpp"
 
 namespace rbsm::nn {
 namespace F = torch::nn::functional;
@@ -72,18 +73,16 @@ nlohmann::json UNetOptions::to_json() const {
 UNetOptions UNetOptions::from_json(const nlohmann::json& j) {
   try {
     UNetOptions o;
-    o.in_channels(j.at("in_channels").get<std::int64_t>())
-        .image_size(j.at("image_size").get<std::int64_t>())
-        .channels(j.at("channels").get<std::int64_t>())
-        .channel_mult(j.at("channel_mult").get<std::vector<std::int64_t>>())
-        .num_res_blocks(j.at("num_res_blocks").get<std::int64_t>())
-        .attn_resolutions(j.at("attn_resolutions").get<std::vector<std::int64_t>>())
-        .dropout(j.at("dropout").get<double>());
+    o.in_channels(io::json_get<std::int64_t>(j, "in_channels"))
+        .image_size(io::json_get<std::int64_t>(j, "image_size"))
+        .channels(io::json_get<std::int64_t>(j, "channels"))
+        .channel_mult(io::json_get<std::vector<std::int64_t>>(j, "channel_mult"))
+        .num_res_blocks(io::json_get<std::int64_t>(j, "num_res_blocks"))
+        .attn_resolutions(io::json_get<std::vector<std::int64_t>>(j, "attn_resolutions"))
+        .dropout(io::json_get<double>(j, "dropout"));
     o.validate();
     return o;
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(std::string("malformed U-Net description: ") + e.what());
-  } catch (const InvalidArgument& e) {
+  } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the values (validate)
     throw IoError(std::string("malformed U-Net description: ") + e.what());
   }
 }

@@ -10,6 +10,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
+#include "rbsm/io/json_read.hpp"
 #include "rbsm/io/table.hpp"
 #include "rbsm/nn/checkpoint.hpp"
 #include "rbsm/nn/train.hpp"
@@ -47,14 +48,16 @@ nlohmann::json VAEOptions::to_json() const {
 VAEOptions VAEOptions::from_json(const nlohmann::json& j) {
   try {
     VAEOptions o;
-    o.latent_dim(j.at("latent_dim").get<std::int64_t>())
-        .channels(j.at("channels").get<std::int64_t>())
-        .init_log_gamma(j.at("init_log_gamma").get<double>());
+    o.latent_dim(io::json_get<std::int64_t>(j, "latent_dim"))
+        .channels(io::json_get<std::int64_t>(j, "channels"))
+        .init_log_gamma(io::json_get<double>(j, "init_log_gamma"));
+    // The architecture is for 28 x 28 images only; a config that says otherwise is not this model's.
+    if (const auto size = io::json_get_or<std::int64_t>(j, "image_size", kVAEImageSize); size != kVAEImageSize)
+      throw IoError("image_size " + std::to_string(size) + ": this VAE is defined for " +
+                    std::to_string(kVAEImageSize) + " x " + std::to_string(kVAEImageSize) + " images");
     o.validate();
     return o;
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(std::string("malformed VAE description: ") + e.what());
-  } catch (const InvalidArgument& e) {
+  } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the values (validate)
     throw IoError(std::string("malformed VAE description: ") + e.what());
   }
 }
@@ -89,18 +92,18 @@ nlohmann::json VAETrainOptions::to_json() const {
 VAETrainOptions VAETrainOptions::from_json(const nlohmann::json& j) {
   try {
     VAETrainOptions o;
-    o.steps(j.at("steps").get<std::int64_t>())
-        .batch_size(j.at("batch_size").get<std::int64_t>())
-        .lr(j.at("lr").get<double>())
-        .warmup(j.at("warmup").get<std::int64_t>())
-        .gamma_lr_scale(j.value("gamma_lr_scale", 1.0))
-        .grad_clip(j.at("grad_clip").get<double>())
-        .checkpoint_every(j.at("checkpoint_every").get<std::int64_t>())
-        .log_every(j.at("log_every").get<std::int64_t>())
-        .seed(j.at("seed").get<std::uint64_t>())
-        .data(j.value("data", std::string()));
+    o.steps(io::json_get<std::int64_t>(j, "steps"))
+        .batch_size(io::json_get<std::int64_t>(j, "batch_size"))
+        .lr(io::json_get<double>(j, "lr"))
+        .warmup(io::json_get<std::int64_t>(j, "warmup"))
+        .gamma_lr_scale(io::json_get_or(j, "gamma_lr_scale", 1.0))
+        .grad_clip(io::json_get<double>(j, "grad_clip"))
+        .checkpoint_every(io::json_get<std::int64_t>(j, "checkpoint_every"))
+        .log_every(io::json_get<std::int64_t>(j, "log_every"))
+        .seed(io::json_get<std::uint64_t>(j, "seed"))
+        .data(io::json_get_or(j, "data", std::string()));
     return o;
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the values (validate)
     throw IoError(std::string("malformed VAE training options: ") + e.what());
   }
 }
