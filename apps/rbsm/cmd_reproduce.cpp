@@ -68,7 +68,7 @@ std::string render_report(const std::string& profile, const std::vector<ReportSe
 /// Wall seconds of each experiment on a fresh 2-core machine (the newcomer's `bash scripts/run.sh`), per profile:
 /// the plan's estimates; the remaining time is rescaled by the speed measured on the way. Quick: the issue-15 run
 /// of 2026-12-04 (mnist 19 min, lid 12, vae 5, anatomy 3, equilibrium 3, the rest 3) scaled by the CPU time
-/// saved since (measured 2026-12-05 with one thread: mnist 556 -> about 300 CPU s, equilibrium 190 -> 140;
+/// saved since (measured 2026-12-05 with one thread: mnist 556 -> about 300 CPU s, equilibrium about 160 -> 95;
 /// curvature, variance, expansion 1, 6 and 4 CPU s). Full: docs/diffusion.md (mnist) and the quick
 /// measurements scaled by the sample counts. An experiment missing here counts as one minute.
 struct Estimate {
@@ -76,7 +76,7 @@ struct Estimate {
   double quick, full;
 };
 constexpr Estimate kEstimates[] = {
-    {"curvature", 2, 3},  {"variance", 10, 200}, {"expansion", 8, 15},       {"equilibrium", 140, 600},
+    {"curvature", 2, 3},  {"variance", 10, 200}, {"expansion", 8, 15},       {"equilibrium", 100, 600},
     {"regress", 60, 600}, {"mnist", 600, 3600},  {"anatomy", 180, 900},      {"vae", 300, 1800},
     {"lid", 720, 2400},   {"earth", 60, 1800},   {"manifold-fit", 60, 1200},
 };

@@ -92,7 +92,9 @@ ReportSection run(const ReproduceContext& ctx) {
   for (const auto& name : drifts) {
     const double s6 = sigma_for_gap(6, name, 0.17), s10 = sigma_for_gap(10, name, 0.33);
     const double at2 = std::isnan(s6) ? std::nan("") : predicted_gap(2, name, s6);
-    which[name] = {{"sigma_17pct_S6", s6}, {"sigma_33pct_S10", s10}, {"S2_at_sigma_S6", at2}};
+    // JSON null where no sigma in [0.02, 0.6] gives the gap (rb-full on S^10): a result never carries NaN
+    auto value = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
+    which[name] = {{"sigma_17pct_S6", value(s6)}, {"sigma_33pct_S10", value(s10)}, {"S2_at_sigma_S6", value(at2)}};
     sec.rows.push_back({"drift " + name + ": sigma giving 17% on S^6 / 33% on S^10; S^2 at that sigma",
                         "17% (S^6), 33% (S^10), none on S^2 (sigma not stated)",
                         "sigma = " + fmt(s6, 3) + " / " + fmt(s10, 3) + "; S^2: " + pct(at2),
