@@ -1,6 +1,7 @@
 #include "rbsm/dist/torus_von_mises.hpp"
 
 #include <cmath>
+
 #include <unsupported/Eigen/AutoDiff>
 
 #include "detail.hpp"
