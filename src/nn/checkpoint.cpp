@@ -120,6 +120,18 @@ void write_checkpoint(const fs::path& file, const nlohmann::json& config, const 
   write_archive(file, kScoreModelFormat, config, {{"model", &model}, {"ema", &ema}}, &optimizer);
 }
 
+std::int64_t checkpoint_step(const OpenedCheckpoint& ckpt) {
+  std::int64_t step = 0;
+  try {
+    step = io::json_get<std::int64_t>(ckpt.config, "step");
+  } catch (const IoError& e) {
+    throw IoError("checkpoint " + ckpt.path.string() + " has a malformed config (" + e.what() + ")");
+  }
+  if (step < 0)
+    throw IoError("checkpoint " + ckpt.path.string() + " has a malformed config (step " + std::to_string(step) + ")");
+  return step;
+}
+
 }  // namespace detail
 
 // ------------------------------------------------------------------ inference
@@ -135,15 +147,7 @@ fs::path resolve_checkpoint(const fs::path& run_or_file) {
 
 nlohmann::json read_checkpoint_config(const fs::path& run_or_file) {
   auto ckpt = detail::open_checkpoint(resolve_checkpoint(run_or_file), kScoreModelFormat, "score-model");
-  // Callers resume from config["step"]: it must be a step count, not whatever JSON value it holds.
-  std::int64_t step = 0;
-  try {
-    step = io::json_get<std::int64_t>(ckpt.config, "step");
-  } catch (const IoError& e) {
-    throw IoError("checkpoint " + ckpt.path.string() + " has a malformed config (" + e.what() + ")");
-  }
-  if (step < 0)
-    throw IoError("checkpoint " + ckpt.path.string() + " has a malformed config (step " + std::to_string(step) + ")");
+  detail::checkpoint_step(ckpt);  // callers resume from config["step"]: it must be a step count
   return ckpt.config;
 }
 
@@ -156,7 +160,6 @@ LoadedScoreModel load_score_model(const fs::path& run_or_file, torch::Device dev
     m.sde.beta_min = ckpt.config.at("sde").at("beta_min").get<double>();
     m.sde.beta_max = ckpt.config.at("sde").at("beta_max").get<double>();
     m.sde.validate();
-    m.step = io::json_get<std::int64_t>(ckpt.config, "step");
   } catch (const nlohmann::json::exception& e) {
     throw IoError("checkpoint " + ckpt.path.string() + " has a malformed config (" + e.what() + ")");
   } catch (const InvalidArgument& e) {
@@ -164,6 +167,7 @@ LoadedScoreModel load_score_model(const fs::path& run_or_file, torch::Device dev
   } catch (const IoError& e) {
     throw IoError("checkpoint " + ckpt.path.string() + ": " + e.what());
   }
+  m.step = detail::checkpoint_step(ckpt);
   auto net = std::make_shared<UNetImpl>(arch);
   detail::read_module(ckpt, use_ema ? "ema" : "model", *net);
   net->eval();

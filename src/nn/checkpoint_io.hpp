@@ -28,6 +28,10 @@ struct OpenedCheckpoint {
 };
 OpenedCheckpoint open_checkpoint(const std::filesystem::path& file, const std::string& format, const std::string& kind);
 
+/// The step a score-model checkpoint was written at (config["step"]): a count >= 0, read exactly
+/// (io::json_get); otherwise IoError "checkpoint FILE has a malformed config (...)".
+std::int64_t checkpoint_step(const OpenedCheckpoint& ckpt);
+
 /// Copies the tensors stored under `key` into `module`'s parameters and buffers; throws IoError naming
 /// the first missing tensor or shape mismatch ("another architecture").
 void read_module(OpenedCheckpoint& ckpt, const std::string& key, torch::nn::Module& module);

@@ -162,11 +162,10 @@ TrainResult train_score_model(const torch::Tensor& images01, const UNetOptions& 
       opt = TrainOptions::from_json(ckpt->config.at("train"))
                 .steps(options_in.steps())
                 .checkpoint_every(options_in.checkpoint_every());
-      result.start_step = io::json_get<std::int64_t>(ckpt->config, "step");
-      if (result.start_step < 0) throw IoError("key 'step' must be >= 0, got " + std::to_string(result.start_step));
     } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the option values
       throw IoError("checkpoint " + ckpt_file.string() + " has a malformed config (" + e.what() + ")");
     }
+    result.start_step = detail::checkpoint_step(*ckpt);
     if (result.start_step >= opt.steps())
       throw InvalidArgument("--steps " + std::to_string(opt.steps()) + ": the checkpoint in " + out.string() +
                             " is already at step " + std::to_string(result.start_step) +
