@@ -17,6 +17,7 @@
 
 #include "rbsm/anatomy/lid_bench.hpp"
 #include "rbsm/anatomy/torchscript_field.hpp"
+#include "rbsm/nn/eigen_tensor.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::py {
@@ -62,12 +63,6 @@ PyTorchScript open_model(const pb::object& obj, const std::vector<std::int64_t>&
     r.model = std::make_shared<anatomy::TorchScriptModel>(anatomy::TorchScriptModel::load_bytes(bytes, name, o));
   });
   return r;
-}
-
-torch::Tensor to_tensor(const Mat& m) {
-  auto t = torch::empty({m.rows(), m.cols()}, torch::kFloat64);
-  Eigen::Map<RowMat>(t.data_ptr<double>(), m.rows(), m.cols()) = m;
-  return t;
 }
 
 pb::array_t<double> tensor_to_numpy(const torch::Tensor& t) {
@@ -122,7 +117,7 @@ void bind_torchscript(pb::module_& m) {
             torch::Tensor s;
             without_gil([&] {
               torch::NoGradGuard g;
-              const auto x = to_tensor(b.m);
+              const auto x = nn::to_tensor(b.m);
               s = r.model->score(x, torch::full({x.size(0)}, t, torch::kFloat64));
             });
             return maybe_single(tensor_to_numpy(s), b.single);
@@ -135,7 +130,7 @@ void bind_torchscript(pb::module_& m) {
             if (b.m.rows() != 1) throw InvalidArgument("x: one point (D,) expected");
             torch::Tensor J;
             without_gil([&] {
-              J = anatomy::score_jacobian(r.model->field(t), to_tensor(b.m).to(r.model->dtype())[0],
+              J = anatomy::score_jacobian(r.model->field(t), nn::to_tensor(b.m).to(r.model->dtype())[0],
                                           anatomy::JacobianOptions().with_chunk(chunk));
             });
             return tensor_to_numpy(J);
@@ -165,7 +160,7 @@ void bind_torchscript(pb::module_& m) {
             std::vector<double> ts = times.value_or(std::vector<double>{0.01, 0.03, 0.05, 0.15, 0.3});
             if (sigma) ts = {r.model->options().schedule.time_of_sigma(*sigma)};
             torch::Tensor pts;
-            if (!points.is_none()) pts = to_tensor(to_batch(points, static_cast<int>(r.D()), "points", false).m);
+            if (!points.is_none()) pts = nn::to_tensor(to_batch(points, static_cast<int>(r.D()), "points", false).m);
             anatomy::AnatomyOptions o;
             o.kappa = kappa;
             o.jacobian.chunk = chunk;

@@ -11,53 +11,60 @@
 namespace rbsm::cli {
 namespace {
 
+/// The command's options: the study's, and what only the command reads.
+struct EquilibriumCli {
+  sampling::EquilibriumStudyOptions study;
+  std::string out = "runs/equilibrium";
+  /// A string, not a CLI11 list: CLI11 drops the empty name in "true,,rb", which parse_names refuses.
+  std::string drifts = "true,rb,rb-extrinsic,rb-full";
+  bool mala = false;  ///< --mala, the same as --sampler mala
+};
+
 Register reg(
     "equilibrium", "Langevin equilibrium of score drifts (true, RB, corrected, learned) against the true density",
     [](CLI::App& app, const Common& common) -> Runner {
-      auto cfg = std::make_shared<sampling::EquilibriumStudyOptions>();
-      auto out = std::make_shared<std::string>("runs/equilibrium");
-      app.add_option("--manifold", cfg->manifold, "manifold spec (sphere:d, clifford-torus:r1,r2, torus:R,r, ...)")
+      auto o = std::make_shared<EquilibriumCli>();
+      sampling::EquilibriumStudyOptions& s = o->study;
+      app.add_option("--manifold", s.manifold, "manifold spec (sphere:d, clifford-torus:r1,r2, torus:R,r, ...)")
           ->capture_default_str();
-      app.add_option("--dist", cfg->dist, "density spec (vmf:kappa=K, vonmises:kappa1=A,kappa2=B, uniform, ...)")
+      app.add_option("--dist", s.dist, "density spec (vmf:kappa=K, vonmises:kappa1=A,kappa2=B, uniform, ...)")
           ->capture_default_str();
-      app.add_option("--mean", cfg->mean, "vMF mean direction x1,...,xD (default e_1)");
-      app.add_option("--sigma", cfg->sigma, "DSM noise level sigma of the RB target and the corrections")
+      app.add_option("--mean", s.mean, "vMF mean direction x1,...,xD (default e_1)");
+      app.add_option("--sigma", s.sigma, "DSM noise level sigma of the RB target and the corrections")
           ->capture_default_str();
-      auto drifts = std::make_shared<std::string>("true,rb,rb-extrinsic,rb-full");
-      app.add_option("--drift", *drifts,
+      app.add_option("--drift", o->drifts,
                      "comma-separated drifts: true, rb, rb-extrinsic, rb-geometric, rb-full, first-order, "
                      "source-expansion, model:PATH")
           ->capture_default_str();
-      app.add_option("--correction", cfg->correction, "post-hoc correction of model:PATH drifts")
+      app.add_option("--correction", s.correction, "post-hoc correction of model:PATH drifts")
           ->check(CLI::IsMember({"none", "extrinsic", "geometric", "full"}))
           ->capture_default_str();
-      app.add_option("--chains", cfg->langevin.chains, "parallel chains")->capture_default_str();
-      app.add_option("--steps", cfg->langevin.steps, "steps per chain")->capture_default_str();
-      app.add_option("--step-size", cfg->langevin.step_size, "Euler-Maruyama step h")->capture_default_str();
-      app.add_option("--burn-in", cfg->langevin.burn_in, "steps discarded (-1: steps/2)")->capture_default_str();
-      app.add_option("--record-every", cfg->langevin.record_every, "thinning")->capture_default_str();
-      auto mala = std::make_shared<bool>(false);
-      app.add_option("--sampler", cfg->sampler,
+      app.add_option("--chains", s.langevin.chains, "parallel chains")->capture_default_str();
+      app.add_option("--steps", s.langevin.steps, "steps per chain")->capture_default_str();
+      app.add_option("--step-size", s.langevin.step_size, "Euler-Maruyama step h")->capture_default_str();
+      app.add_option("--burn-in", s.langevin.burn_in, "steps discarded (-1: steps/2)")->capture_default_str();
+      app.add_option("--record-every", s.langevin.record_every, "thinning")->capture_default_str();
+      app.add_option("--sampler", s.sampler,
                      "auto: MALA when every drift has a potential (true; every built-in drift under vMF on a sphere), "
                      "else unadjusted Langevin for all; ula; mala")
           ->check(CLI::IsMember({"auto", "ula", "mala"}))
           ->capture_default_str();
-      app.add_flag("--mala", *mala, "Metropolis-adjusted (same as --sampler mala)");
-      app.add_option("--init", cfg->init, "initial states: q (exact samples of the target density) or uniform")
+      app.add_flag("--mala", o->mala, "Metropolis-adjusted (same as --sampler mala)");
+      app.add_option("--init", s.init, "initial states: q (exact samples of the target density) or uniform")
           ->check(CLI::IsMember({"q", "uniform"}))
           ->capture_default_str();
-      app.add_option("--bins", cfg->bins, "histogram bins")->check(CLI::Range(2, 10000))->capture_default_str();
-      app.add_option("--out", *out, "run folder")->capture_default_str();
-      return [=, &common]() -> json {
-        sampling::EquilibriumStudyOptions c = *cfg;
-        if (*mala) {
+      app.add_option("--bins", s.bins, "histogram bins")->check(CLI::Range(2, 10000))->capture_default_str();
+      app.add_option("--out", o->out, "run folder")->capture_default_str();
+      return [o, &common]() -> json {
+        sampling::EquilibriumStudyOptions c = o->study;
+        if (o->mala) {
           if (c.sampler == "ula") throw InvalidArgument("--mala contradicts --sampler ula");
           c.sampler = "mala";
         }
-        c.drifts = parse_names(*drifts, "--drift", "drift name");
+        c.drifts = parse_names(o->drifts, "--drift", "drift name");
         c.langevin.seed = common.seed;
         c.langevin.threads = apply_threads(common);
-        io::RunFolder run(*out, c.to_json());
+        io::RunFolder run(o->out, c.to_json());
         auto o = sampling::equilibrium_study(c, [&](const std::string& s) { run.log(s); });
         io::Table table({"drift", "statistic", "value", "standard_error"});
         for (const auto& j : o.summary["drifts"])

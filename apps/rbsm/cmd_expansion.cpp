@@ -83,24 +83,29 @@ io::Table make_table() {
                     "coefficient_norm"});
 }
 
+/// The command's options.
+struct ExpansionCli {
+  std::string out = "runs/expansion";
+  int sigmas = 9;  ///< sigma values, log-spaced in [0.01, 1]
+};
+
 Register reg(
     "expansion", "The sigma^2 expansion of r_sigma: source's b_q + K grad against b_q + K grad + E_M",
     [](CLI::App& app, const Common& common) -> Runner {
-      auto out = std::make_shared<std::string>("runs/expansion");
-      auto points = std::make_shared<int>(9);
-      app.add_option("--out", *out, "run folder")->capture_default_str();
-      app.add_option("--sigmas", *points, "number of sigma values, log-spaced in [0.01, 1]")->capture_default_str();
-      return [=, &common]() -> json {
-        if (*points < 3) throw InvalidArgument("--sigmas must be >= 3, got " + std::to_string(*points));
+      auto o = std::make_shared<ExpansionCli>();
+      app.add_option("--out", o->out, "run folder")->capture_default_str();
+      app.add_option("--sigmas", o->sigmas, "number of sigma values, log-spaced in [0.01, 1]")->capture_default_str();
+      return [o, &common]() -> json {
+        if (o->sigmas < 3) throw InvalidArgument("--sigmas must be >= 3, got " + std::to_string(o->sigmas));
         const int threads = apply_threads(common);
-        io::RunFolder run(*out, {{"command", "expansion"}, {"sigmas", *points}, {"threads", common.threads}});
+        io::RunFolder run(o->out, {{"command", "expansion"}, {"sigmas", o->sigmas}, {"threads", common.threads}});
         io::Table table = make_table();
         io::Figure fig;
         fig.title = "(r_sigma - grad log q)/sigma^2: residual of the source's and of the complete coefficient";
         fig.cols = 3;
         json s = json::object();
         for (const auto& c : default_cases())
-          s[c.manifold + " " + c.dist] = run_case(c, sigma_grid(*points), threads, table, fig);
+          s[c.manifold + " " + c.dist] = run_case(c, sigma_grid(o->sigmas), threads, table, fig);
         table.save(run.path("metrics.csv"));
         fig.save(run.path("expansion.png"));
         run.write_json("summary.json", s);

@@ -61,29 +61,32 @@ json geometry_at(const geometry::Manifold& M, const Vec& x, const Vec* normal) {
   return j;
 }
 
+/// The command's options: the manifold spec and the points as given.
+struct GeometryCli {
+  std::string manifold, point, normal;
+};
+
 Register reg("geometry",
              "Project a point onto a manifold and print its curvature operators there (P_T, H, W_H, Ric#, K, ...)",
              [](CLI::App& app, const Common&) -> Runner {
-               auto spec = std::make_shared<std::string>();
-               auto point = std::make_shared<std::string>();
-               auto normal = std::make_shared<std::string>();
-               app.add_option("--manifold", *spec,
+               auto o = std::make_shared<GeometryCli>();
+               app.add_option("--manifold", o->manifold,
                               "manifold spec: sphere:d, clifford-torus:r1,r2, torus:R,r, so3, ellipsoid:a1,...,aD")
                    ->required();
-               app.add_option("--point", *point, "x1,...,xD: the ambient point to project onto M")->required();
-               app.add_option("--normal", *normal,
+               app.add_option("--point", o->point, "x1,...,xD: the ambient point to project onto M")->required();
+               app.add_option("--normal", o->normal,
                               "n1,...,nD: also print W_nu for the normal part nu of this vector (weingarten_nu)");
                app.footer(
                    "Every operator is a D x D ambient matrix (an array of rows) acting as zero on the normal space:\n"
                    "tangent_projector P_T, mean_curvature H = sum_i II(e_i, e_i) (no 1/d), weingarten_H W_H,\n"
                    "ricci Ric# (intrinsic where a closed form exists), K = 1/2 W_H - Ric#, gauss_residual =\n"
                    "max |Ric# - W_H + sum_a W_{n_a}^2|, geometric_drift E_M. Conventions: docs/geometry.md.");
-               return [=]() -> json {
-                 const auto M = geometry::make_manifold(*spec);
-                 const Vec x = parse_vector(*point, "--point");
+               return [o]() -> json {
+                 const auto M = geometry::make_manifold(o->manifold);
+                 const Vec x = parse_vector(o->point, "--point");
                  M->check_ambient(x, "--point");
-                 if (normal->empty()) return geometry_at(*M, x, nullptr);
-                 const Vec n = parse_vector(*normal, "--normal");
+                 if (o->normal.empty()) return geometry_at(*M, x, nullptr);
+                 const Vec n = parse_vector(o->normal, "--normal");
                  return geometry_at(*M, x, &n);
                };
              });

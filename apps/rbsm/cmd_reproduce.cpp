@@ -66,19 +66,18 @@ std::string render_report(const std::string& profile, const std::vector<ReportSe
 }
 
 /// Wall seconds of each experiment on a fresh 2-core machine (the newcomer's `bash scripts/run.sh`), per profile:
-/// the plan's estimates; the remaining time is rescaled by the speed measured on the way. Quick: the issue-15 run
-/// of 2026-12-04 (mnist 19 min, lid 12, vae 5, anatomy 3, equilibrium 3, the rest 3) scaled by the CPU time
-/// saved since (measured 2026-12-05 with one thread: mnist 556 -> about 300 CPU s, equilibrium about 160 -> 95;
-/// curvature, variance, expansion 1, 6 and 4 CPU s). Full: docs/diffusion.md (mnist) and the quick
-/// measurements scaled by the sample counts. An experiment missing here counts as one minute.
+/// the plan's estimates; the remaining time is rescaled by the speed measured on the way. Quick: measured, one
+/// `reproduce --profile quick` on the idle 2-core machine on 2026-12-05 (12 min 47 s wall in all, 1201 CPU s user
+/// + 262 s system). Full: docs/diffusion.md (mnist) and the quick measurements scaled by the sample counts and
+/// training lengths (not measured end to end). An experiment missing here counts as one minute.
 struct Estimate {
   const char* name;
   double quick, full;
 };
 constexpr Estimate kEstimates[] = {
-    {"curvature", 2, 3},  {"variance", 10, 200}, {"expansion", 8, 15},       {"equilibrium", 100, 600},
-    {"regress", 60, 600}, {"mnist", 600, 3600},  {"anatomy", 180, 900},      {"vae", 300, 1800},
-    {"lid", 720, 2400},   {"earth", 60, 1800},   {"manifold-fit", 60, 1200},
+    {"curvature", 1, 3},  {"variance", 4, 200}, {"expansion", 2, 15},       {"equilibrium", 50, 600},
+    {"regress", 27, 600}, {"mnist", 216, 3600}, {"anatomy", 63, 900},       {"vae", 51, 1800},
+    {"lid", 126, 2400},   {"earth", 174, 1800}, {"manifold-fit", 53, 1200},
 };
 
 double estimate_seconds(const std::string& name, const std::string& profile) {

@@ -4,6 +4,7 @@
 #include "cli.hpp"
 
 #include "rbsm/dist/density.hpp"
+#include "rbsm/dsm/expansion.hpp"
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/spec.hpp"
 
@@ -14,23 +15,25 @@ using geometry::Vec;
 
 json to_json(const Vec& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
 
+/// The command's options, as given (specs and comma-separated vectors).
+struct ScoreCli {
+  std::string manifold, dist, point, mean;
+};
+
 Register reg(
     "score",
     "Evaluate a density on a manifold at a point: log q, grad_M log q, Delta_M log q, b_q, K grad_M log q, E_M",
     [](CLI::App& app, const Common&) -> Runner {
-      auto manifold = std::make_shared<std::string>();
-      auto dist = std::make_shared<std::string>();
-      auto point = std::make_shared<std::string>();
-      auto mean = std::make_shared<std::string>();
-      app.add_option("--manifold", *manifold,
+      auto o = std::make_shared<ScoreCli>();
+      app.add_option("--manifold", o->manifold,
                      "manifold spec: sphere:d, clifford-torus:r1,r2, torus:R,r, so3, ellipsoid:a1,...,aD")
           ->required();
-      app.add_option("--dist", *dist,
+      app.add_option("--dist", o->dist,
                      "density: uniform, vmf:kappa=K, vonmises:kappa1=A,kappa2=B, matrix-fisher:f1,f2,f3, "
                      "or @file.json (mixture)")
           ->required();
-      app.add_option("--point", *point, "x1,...,xD: the ambient point; it is projected onto M first")->required();
-      app.add_option("--mean", *mean,
+      app.add_option("--point", o->point, "x1,...,xD: the ambient point; it is projected onto M first")->required();
+      app.add_option("--mean", o->mean,
                      "m1,...,mD: vmf mean direction (default e_1), or for vonmises a point whose angles are "
                      "the mean angles (default 0, 0)");
       app.footer(
@@ -39,27 +42,25 @@ Register reg(
           "K_grad_log_q = K grad_M log q (K = 1/2 W_H - Ric#), geometric_drift = E_M, and\n"
           "sigma2_coefficient = b_q + K grad_M log q + E_M, the sigma^2 term of the RB target.\n"
           "Vectors are tangent, in ambient coordinates. Formulas: docs/densities.md.");
-      return [=]() -> json {
-        const std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold(*manifold);
-        const Vec x = parse_vector(*point, "--point");
+      return [o]() -> json {
+        const std::shared_ptr<const geometry::Manifold> M = geometry::make_manifold(o->manifold);
+        const Vec x = parse_vector(o->point, "--point");
         M->check_ambient(x, "--point");
         std::optional<Vec> m;
-        if (!mean->empty()) m = parse_vector(*mean, "--mean");
-        const auto q = dist::make_density(*dist, M, m);
-        const Vec z = M->project(x);
-        const Vec g = q->grad_log(z), b = q->heat_drift(z);
-        const Vec Kg = M->correction_operator(z) * g, E = M->geometric_drift(z);
+        if (!o->mean.empty()) m = parse_vector(o->mean, "--mean");
+        const auto q = dist::make_density(o->dist, M, m);
+        const dsm::ExpansionTerms t = dsm::expansion_terms(*q, x);
         json j;
         j["manifold"] = M->spec();
         j["dist"] = q->spec();
-        j["z"] = to_json(z);
-        j["log_q"] = q->log_density(z);
-        j["grad_log_q"] = to_json(g);
-        j["laplacian_log_q"] = q->laplacian_log(z);
-        j["b_q"] = to_json(b);
-        j["K_grad_log_q"] = to_json(Kg);
-        j["geometric_drift"] = to_json(E);
-        j["sigma2_coefficient"] = to_json(b + Kg + E);
+        j["z"] = to_json(t.z);
+        j["log_q"] = q->log_density(t.z);
+        j["grad_log_q"] = to_json(t.grad);
+        j["laplacian_log_q"] = q->laplacian_log(t.z);
+        j["b_q"] = to_json(t.b_q);
+        j["K_grad_log_q"] = to_json(t.K_grad);
+        j["geometric_drift"] = to_json(t.E_M);
+        j["sigma2_coefficient"] = to_json(t.coefficient());
         return j;
       };
     });

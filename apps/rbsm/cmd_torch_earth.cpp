@@ -13,21 +13,28 @@
 namespace rbsm::cli {
 namespace {
 
+/// The command's options: the benchmark's, with the lists as given (parsed and checked when it runs).
+struct EarthCli {
+  fit::EarthBenchmarkOptions bench;
+  std::vector<std::int64_t> seeds{0, 1, 2, 3, 4};  ///< signed, so that a negative seed is named, not wrapped
+  std::vector<std::string> targets{"raw", "rb"}, corrections{"none", "full"};
+  std::string out;
+  bool by_location = false;
+};
+
 Register reg(
     "earth-benchmark", "Test NLL of raw/RB score models and the KDE on the earth catalogues over random splits",
     [](CLI::App& app, const Common& common) -> Runner {
-      auto o = std::make_shared<fit::EarthBenchmarkOptions>();
-      auto targets = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"raw", "rb"});
-      auto corrections = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"none", "full"});
-      auto out = std::make_shared<std::string>();
-      auto seeds = std::make_shared<std::vector<std::int64_t>>(std::vector<std::int64_t>{0, 1, 2, 3, 4});
-      auto by_location = std::make_shared<bool>(false);
+      auto cli = std::make_shared<EarthCli>();
+      fit::EarthBenchmarkOptions* o = &cli->bench;
       app.add_option("--datasets", o->datasets, "volcano, earthquake, flood, fire")
           ->delimiter(',')
           ->capture_default_str();
-      app.add_option("--seeds", *seeds, "split seeds (one 80/10/10 split each)")->delimiter(',')->capture_default_str();
-      app.add_option("--targets", *targets, "raw, rb")->delimiter(',')->capture_default_str();
-      app.add_option("--corrections", *corrections, "none, extrinsic, geometric, full")
+      app.add_option("--seeds", cli->seeds, "split seeds (one 80/10/10 split each)")
+          ->delimiter(',')
+          ->capture_default_str();
+      app.add_option("--targets", cli->targets, "raw, rb")->delimiter(',')->capture_default_str();
+      app.add_option("--corrections", cli->corrections, "none, extrinsic, geometric, full")
           ->delimiter(',')
           ->capture_default_str();
       app.add_option("--steps", o->fit.steps, "optimiser steps per fit (early stopping)")->capture_default_str();
@@ -46,11 +53,12 @@ Register reg(
       app.add_option("--spread", o->fit.spread, "rb: noisy points at spread x sigma (1: plain)")->capture_default_str();
       app.add_option("--lr", o->fit.lr, "Adam learning rate")->capture_default_str();
       app.add_option("--eval-every", o->fit.eval_every, "steps between validation losses")->capture_default_str();
-      app.add_flag("--by-location", *by_location, "all copies of a location on one side of each split");
-      app.add_option("--out", *out, "output folder (benchmark.json, one run per fit)")->required();
-      return [=, &common]() -> json {
+      app.add_flag("--by-location", cli->by_location, "all copies of a location on one side of each split");
+      app.add_option("--out", cli->out, "output folder (benchmark.json, one run per fit)")->required();
+      return [cli, &common]() -> json {
+        fit::EarthBenchmarkOptions* o = &cli->bench;
         o->split_seeds.clear();
-        for (const std::int64_t s : *seeds) {
+        for (const std::int64_t s : cli->seeds) {
           if (s < 0) throw InvalidArgument("--seeds: " + std::to_string(s) + " is negative (expected seeds >= 0)");
           o->split_seeds.push_back(static_cast<std::uint64_t>(s));
         }
@@ -59,21 +67,21 @@ Register reg(
             throw InvalidArgument("--datasets: unknown earth dataset '" + d +
                                   "' (expected volcano, earthquake, flood or fire)");
         o->targets.clear();
-        for (const auto& t : *targets) o->targets.push_back(fit::parse_target(t));
+        for (const auto& t : cli->targets) o->targets.push_back(fit::parse_target(t));
         o->corrections.clear();
-        for (const auto& c : *corrections) o->corrections.push_back(dsm::parse_correction(c));
-        o->by_location = *by_location;
+        for (const auto& c : cli->corrections) o->corrections.push_back(dsm::parse_correction(c));
+        o->by_location = cli->by_location;
         o->fit.seed = common.seed;
         o->threads = o->fit.threads = apply_threads(common);
         o->fit.net.dim = 3;
         o->fit.validate();
-        io::RunFolder run(*out,
+        io::RunFolder run(cli->out,
                           {{"command", "earth-benchmark"},
                            {"datasets", o->datasets},
                            {"seeds", o->split_seeds},
-                           {"targets", *targets},
-                           {"corrections", *corrections},
-                           {"by_location", *by_location},
+                           {"targets", cli->targets},
+                           {"corrections", cli->corrections},
+                           {"by_location", cli->by_location},
                            {"seed", common.seed},
                            {"threads", o->threads},
                            {"fit", o->fit.to_json()}},

@@ -207,6 +207,18 @@ ReportSection run_known_truth(const ReproduceContext& ctx) {
       if (!s.x.empty()) p.add(s);
     }
     sec.html += table + "</table>";
+    for (const long n : o.sizes) {  // one comparison row per training size
+      std::string measured, se;
+      for (const std::string m : {"raw", "rb", "kde"})
+        for (const auto& row : r.rows)
+          if (row.method == m && row.n == n) {
+            measured += (measured.empty() ? "" : ", ") + m + " " + fmt(row.kl, 3);
+            se += (se.empty() ? "se " : ", ") + fmt(row.kl_se, 2);
+          }
+      sec.rows.push_back(
+          {"KL(q || p) at n = " + std::to_string(n) + ", " + c.name, "-> 0 as n grows (not in source)", measured, se});
+    }
+    if (ci == 0) sec.key_rows = {sec.rows.size() - 1};  // the summary table: S^2 at the largest n
   }
   fig.save(dir / "kl.png");
   sec.figures.push_back("manifold-fit/kl.png");

@@ -26,11 +26,17 @@ json run_in(const nn::RegressionStudyOptions& o, const std::filesystem::path& di
   return st.summary;
 }
 
+/// The command's options: the study's and the run folder.
+struct RegressCli {
+  nn::RegressionStudyOptions study;
+  std::string out = "runs/regress";
+};
+
 Register reg(
     "regress", "MLP regression on raw vs Rao-Blackwellized DSM targets against training-set size",
     [](CLI::App& app, const Common& common) -> Runner {
-      auto o = std::make_shared<nn::RegressionStudyOptions>();
-      auto out = std::make_shared<std::string>("runs/regress");
+      auto cli = std::make_shared<RegressCli>();
+      nn::RegressionStudyOptions* o = &cli->study;
       app.add_option("--manifold", o->manifold, "manifold spec")->capture_default_str();
       app.add_option("--dist", o->dist, "density spec")->capture_default_str();
       app.add_option("--sigma", o->sigma, "DSM noise level")->capture_default_str();
@@ -48,14 +54,14 @@ Register reg(
                      "references of the RB targets: all (own Z_i included) or crossfit (8 folds)")
           ->check(CLI::IsMember({"all", "crossfit"}))
           ->capture_default_str();
-      app.add_option("--out", *out, "run folder")->capture_default_str();
-      return [=, &common]() -> json {
-        nn::RegressionStudyOptions c = *o;
+      app.add_option("--out", cli->out, "run folder")->capture_default_str();
+      return [cli, &common]() -> json {
+        nn::RegressionStudyOptions c = cli->study;
         c.seed = common.seed;
         c.threads = apply_threads(common);
         std::sort(c.samples.begin(), c.samples.end());
         c.validate();  // before the run folder exists
-        io::RunFolder run(*out, c.to_json());
+        io::RunFolder run(cli->out, c.to_json());
         json j = run_in(c, run.dir(), kTitle, [&](const std::string& s) { run.log(s); });
         run.write_json("summary.json", j);
         j["out"] = run.dir().string();

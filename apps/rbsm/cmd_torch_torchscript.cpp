@@ -252,19 +252,23 @@ json run_torchscript_lid(const TorchScriptArgs& ts, anatomy::LidOptions lid, con
 
 namespace {
 
+/// export-torchscript's options.
+struct ExportCli {
+  std::string checkpoint, out;
+};
+
 Register reg("export-torchscript",
              "write the U-Net of a score-model checkpoint as a TorchScript archive (forward(x, t) -> eps; use it "
              "with --torchscript --parametrisation eps --schedule vp)",
-             [](CLI::App& app, const Common& common) -> Runner {
-               auto ckpt = std::make_shared<std::string>(), out = std::make_shared<std::string>();
-               app.add_option("--checkpoint", *ckpt, "run folder or checkpoint.pt of `rbsm train`")->required();
-               app.add_option("--out", *out, "the TorchScript file to write (MODEL.pt)")->required();
-               return [ckpt, out, &common]() -> json {
-                 (void)common;
-                 const auto model = nn::load_score_model(*ckpt, torch::kCPU);
-                 nn::export_unet_torchscript(model, *out);
-                 return {{"checkpoint", *ckpt},
-                         {"out", *out},
+             [](CLI::App& app, const Common&) -> Runner {
+               auto o = std::make_shared<ExportCli>();
+               app.add_option("--checkpoint", o->checkpoint, "run folder or checkpoint.pt of `rbsm train`")->required();
+               app.add_option("--out", o->out, "the TorchScript file to write (MODEL.pt)")->required();
+               return [o]() -> json {
+                 const auto model = nn::load_score_model(o->checkpoint, torch::kCPU);
+                 nn::export_unet_torchscript(model, o->out);
+                 return {{"checkpoint", o->checkpoint},
+                         {"out", o->out},
                          {"parametrisation", "eps"},
                          {"schedule", "vp"},
                          {"input_shape", {model.channels, model.height, model.width}},

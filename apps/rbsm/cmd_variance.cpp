@@ -81,40 +81,47 @@ io::Table make_table() {
       {"manifold", "dist", "sigma", "E_T2", "E_T2_se", "E_r2", "E_r2_se", "E_grad2", "samples", "exact_points"});
 }
 
+/// The command's options.
+struct VarianceCli {
+  std::string out = "runs/variance";
+  Case c{"sphere:2", "vmf:kappa=2"};
+  int samples = 20000;    ///< Monte Carlo pairs per sigma
+  int exact_points = 32;  ///< samples at which the exact r_sigma is computed on the tori
+  int sigmas = 9;         ///< sigma values, log-spaced in [0.01, 1]
+};
+
 Register reg(
     "variance", "Variance collapse (Theorem 1): E|T_sigma|^2 against E|r_sigma(pi(X))|^2 over sigma in [0.01, 1]",
     [](CLI::App& app, const Common& common) -> Runner {
-      auto out = std::make_shared<std::string>("runs/variance");
-      auto c = std::make_shared<Case>(Case{"sphere:2", "vmf:kappa=2"});
-      auto samples = std::make_shared<int>(20000);
-      auto exact_points = std::make_shared<int>(32);
-      auto points = std::make_shared<int>(9);
-      app.add_option("--out", *out, "run folder")->capture_default_str();
+      auto o = std::make_shared<VarianceCli>();
+      Case* c = &o->c;
+      app.add_option("--out", o->out, "run folder")->capture_default_str();
       app.add_option("--manifold", c->manifold, "manifold spec")->capture_default_str();
       app.add_option("--dist", c->dist,
                      "density spec (needs an exact RB target: vmf/uniform on spheres, any on the tori)")
           ->capture_default_str();
-      app.add_option("--samples", *samples, "Monte Carlo pairs per sigma")->capture_default_str();
-      app.add_option("--exact-points", *exact_points, "samples at which the exact r_sigma is computed on the tori")
+      app.add_option("--samples", o->samples, "Monte Carlo pairs per sigma")->capture_default_str();
+      app.add_option("--exact-points", o->exact_points, "samples at which the exact r_sigma is computed on the tori")
           ->capture_default_str();
-      app.add_option("--sigmas", *points, "number of sigma values, log-spaced in [0.01, 1]")->capture_default_str();
-      return [=, &common]() -> json {
-        if (*samples < 2) throw InvalidArgument("--samples must be >= 2, got " + std::to_string(*samples));
-        if (*exact_points < 1) throw InvalidArgument("--exact-points must be >= 1");
-        if (*points < 3) throw InvalidArgument("--sigmas must be >= 3, got " + std::to_string(*points));
+      app.add_option("--sigmas", o->sigmas, "number of sigma values, log-spaced in [0.01, 1]")->capture_default_str();
+      return [o, &common]() -> json {
+        const VarianceCli& v = *o;
+        if (v.samples < 2) throw InvalidArgument("--samples must be >= 2, got " + std::to_string(v.samples));
+        if (v.exact_points < 1) throw InvalidArgument("--exact-points must be >= 1");
+        if (v.sigmas < 3) throw InvalidArgument("--sigmas must be >= 3, got " + std::to_string(v.sigmas));
         const int threads = apply_threads(common);
-        io::RunFolder run(*out, {{"command", "variance"},
-                                 {"manifold", c->manifold},
-                                 {"dist", c->dist},
-                                 {"samples", *samples},
-                                 {"exact_points", *exact_points},
-                                 {"sigmas", *points},
-                                 {"seed", common.seed},
-                                 {"threads", common.threads}});
+        io::RunFolder run(v.out, {{"command", "variance"},
+                                  {"manifold", v.c.manifold},
+                                  {"dist", v.c.dist},
+                                  {"samples", v.samples},
+                                  {"exact_points", v.exact_points},
+                                  {"sigmas", v.sigmas},
+                                  {"seed", common.seed},
+                                  {"threads", common.threads}});
         io::Table table = make_table();
         io::Figure fig;
         fig.title = "Variance collapse under Rao-Blackwellization";
-        json s = run_case(*c, sigma_grid(*points), *samples, *exact_points, common.seed, threads, table, fig);
+        json s = run_case(v.c, sigma_grid(v.sigmas), v.samples, v.exact_points, common.seed, threads, table, fig);
         table.save(run.path("metrics.csv"));
         fig.save(run.path("variance.png"));
         run.write_json("summary.json", s);

@@ -3,7 +3,8 @@
 /// mean by Welford's one-pass recurrence (stable where sum2 - n mean^2 cancels):
 ///   m_k = m_{k-1} + (x_k - m_{k-1}) / k,   S_k = S_{k-1} + (x_k - m_{k-1})(x_k - m_k),
 ///   sd = sqrt(S_n / (n - 1)),   se = sd / sqrt(n);
-/// and histograms as densities: bin b of [lo, hi) holds count_b / (n (hi - lo) / bins).
+/// histograms as densities: bin b of [lo, hi) holds count_b / (n (hi - lo) / bins); and Pearson's chi-square
+/// goodness of fit with its exact tail, for the statistical tests of the samplers.
 #include <cmath>
 #include <cstddef>
 #include <vector>
@@ -66,5 +67,12 @@ inline std::vector<double> bin_centres(double lo, double hi, int bins) {
   for (int b = 0; b < bins; ++b) c[static_cast<std::size_t>(b)] = lo + (b + 0.5) * (hi - lo) / bins;
   return c;
 }
+
+// ------------------------------------------------------------------ chi-square goodness of fit
+/// Upper tail P(chi^2_k > x) (regularised incomplete gamma Q(k/2, x/2)).
+double chi_square_sf(double x, double k);
+
+/// Pearson's chi-square statistic of `counts` against bin probabilities `probs` (which sum to 1).
+double chi_square_statistic(const std::vector<long>& counts, const std::vector<double>& probs);
 
 }  // namespace rbsm::stats

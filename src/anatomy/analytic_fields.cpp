@@ -10,6 +10,7 @@
 #include "rbsm/dist/density.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/manifold.hpp"
+#include "rbsm/nn/eigen_tensor.hpp"
 #include "rbsm/spec.hpp"
 
 namespace rbsm::anatomy {
@@ -52,24 +53,19 @@ struct BesselRatioFunction : torch::autograd::Function<BesselRatioFunction> {
   }
 };
 
-torch::Tensor to_tensor(const Eigen::MatrixXd& M) {
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> R = M;
-  return torch::from_blob(R.data(), {R.rows(), R.cols()}, torch::kFloat64).clone();
-}
-
 /// x = sqrt(diag var) * N(0, I) rotated by Q (rows of the result are points).
 torch::Tensor gaussian_points(int n, const Eigen::VectorXd& var, const Eigen::MatrixXd& Q, Rng& rng) {
   Eigen::MatrixXd X(n, var.size());
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < var.size(); ++j) X(i, j) = std::sqrt(var(j)) * rng.normal();
-  return to_tensor(X * Q.transpose());
+  return nn::to_tensor(X * Q.transpose());
 }
 
 /// A linear field g(x) = J x (rows: g = x J^T).
 AnalyticField linear_field(const Eigen::MatrixXd& J, const Eigen::VectorXd& data_var, const Eigen::MatrixXd& Q,
                            double sigma, int d, const std::string& text) {
   AnalyticField f;
-  const torch::Tensor Jt = to_tensor(J.transpose());
+  const torch::Tensor Jt = nn::to_tensor(J.transpose());
   f.field.dim = J.rows();
   f.field.sigma = sigma;
   f.field.description = text;
@@ -153,7 +149,7 @@ AnalyticField noisy_sphere(const FieldSpec& spec) {
       const Eigen::VectorXd z = vmf->sample(rng);
       for (int j = 0; j < D; ++j) X(i, j) = (j < p ? z(j) : 0.0) + sigma * rng.normal();
     }
-    return to_tensor(X);
+    return nn::to_tensor(X);
   };
   return f;
 }

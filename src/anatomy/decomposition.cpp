@@ -17,13 +17,6 @@ LinalgBackend parse_linalg_backend(const std::string& text) {
 
 std::string to_string(LinalgBackend backend) { return backend == LinalgBackend::Torch ? "torch" : "eigen"; }
 
-Eigen::MatrixXd to_eigen(const torch::Tensor& M) {
-  if (M.dim() != 2) throw InvalidArgument("to_eigen: tensor of dimension " + std::to_string(M.dim()) + ", expected 2");
-  // Eigen is column-major: copy the transpose's row-major buffer.
-  const auto t = M.detach().to(torch::kCPU, torch::kFloat64).t().contiguous();
-  return Eigen::Map<const Eigen::MatrixXd>(t.data_ptr<double>(), M.size(0), M.size(1));
-}
-
 Eigen::VectorXd JacobianDecomposition::w_minus() const {
   Eigen::Index i;
   lambda.minCoeff(&i);

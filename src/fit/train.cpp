@@ -22,14 +22,6 @@ namespace rbsm::fit {
 namespace fs = std::filesystem;
 
 namespace detail {
-torch::Tensor to_tensor(const geometry::Mat& m) {
-  torch::Tensor t = torch::empty({m.rows(), m.cols()}, torch::kFloat64);
-  auto a = t.accessor<double, 2>();
-  for (Eigen::Index i = 0; i < m.rows(); ++i)
-    for (Eigen::Index k = 0; k < m.cols(); ++k) a[i][k] = m(i, k);
-  return t;
-}
-
 torch::Tensor projectors(const geometry::Manifold& M, const geometry::Mat& Y) {
   const int D = M.ambient_dim();
   torch::Tensor P = torch::empty({Y.rows(), D, D}, torch::kFloat64);

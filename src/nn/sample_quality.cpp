@@ -12,16 +12,6 @@
 
 namespace rbsm::nn {
 
-Eigen::MatrixXd to_eigen(const torch::Tensor& t) {
-  if (t.dim() != 2) throw InvalidArgument("to_eigen: tensor of shape " + c10::str(t.sizes()) + ", expected 2-D");
-  const auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
-  Eigen::MatrixXd m(c.size(0), c.size(1));
-  const auto a = c.accessor<double, 2>();
-  for (std::int64_t i = 0; i < c.size(0); ++i)
-    for (std::int64_t j = 0; j < c.size(1); ++j) m(i, j) = a[i][j];
-  return m;
-}
-
 nlohmann::json SampleQuality::to_json() const {
   nlohmann::json j = {{"n", n},
                       {"frechet_distance", frechet_distance},

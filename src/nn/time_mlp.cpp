@@ -20,14 +20,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
-torch::Tensor to_tensor(const Eigen::MatrixXd& M) {
-  auto t = torch::empty({M.rows(), M.cols()}, torch::kDouble);
-  auto* p = t.data_ptr<double>();
-  for (Eigen::Index i = 0; i < M.rows(); ++i)
-    for (Eigen::Index j = 0; j < M.cols(); ++j) p[i * M.cols() + j] = M(i, j);
-  return t;
-}
-
 TimeMLPParam parse_time_mlp_param(const std::string& text) {
   if (text == "eps") return TimeMLPParam::Eps;
   if (text == "x0") return TimeMLPParam::Denoiser;

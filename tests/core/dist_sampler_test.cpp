@@ -13,10 +13,13 @@
 #include "rbsm/dist/torus_von_mises.hpp"
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/geometry/so3.hpp"
+#include "rbsm/stats.hpp"
 
 using namespace rbsm;
 using namespace rbsm::dist;
 using geometry::Vec;
+using rbsm::stats::chi_square_sf;
+using rbsm::stats::chi_square_statistic;
 
 namespace {
 constexpr double kPi = 3.14159265358979323846;

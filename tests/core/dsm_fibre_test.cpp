@@ -11,16 +11,12 @@
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/geometry/torus.hpp"
+#include "rbsm/numerics/gauss_kronrod.hpp"
 #include "rbsm/random.hpp"
 
 namespace {
 
-// Scalar adaptive Gauss-Kronrod through the vector integrator (one component).
-double integ(const std::function<double(double)>& f, double a, double b, double tol) {
-  rbsm::dsm::QuadratureOptions opt;
-  opt.rel_tol = tol;
-  return rbsm::dsm::integrate_adaptive([&](double x, double* o) { o[0] = f(x); }, 1, {a, b}, opt)[0];
-}
+using rbsm::numerics::integrate;  // the one scalar adaptive Gauss-Kronrod
 
 using rbsm::dsm::Vec;
 using Mat = Eigen::MatrixXd;
@@ -38,7 +34,7 @@ double log_moment_by_quadrature(int n, double m) {
   double prev = 0.0;
   for (double b : {0.5 * peak, peak, peak + 2.0, peak + 8.0, hi}) {
     if (b <= prev) continue;
-    total += integ(f, prev, b, 1e-13);
+    total += integrate(f, prev, b, 1e-13);
     prev = b;
   }
   return std::log(total) + shift;
@@ -78,7 +74,7 @@ TEST(DsmFibre, GaussPolyIntegralMatchesQuadrature) {
     double ref = 0.0, prev = lo;
     for (double b : {u0 - 2.0, u0, u0 + 2.0, hi}) {
       if (b <= prev || b > hi) continue;
-      ref += integ(f, prev, b, 1e-13);
+      ref += integrate(f, prev, b, 1e-13);
       prev = b;
     }
     const double expected = std::log(ref) - 0.5 * u0 * u0;
@@ -101,7 +97,7 @@ TEST(DsmFibre, SphereRayWeightIsTheRayIntegralAndIncreasing) {
       if (sigma == 1.0) {
         for (double c : {-0.8, 0.2, 1.0}) {
           auto f = [&](double rho) { return std::pow(rho, d) * std::exp(-(rho * rho - 2 * rho * c + 1) / 2); };
-          const double ref = integ(f, 0.0, 2.0, 1e-13) + integ(f, 2.0, 40.0, 1e-13);
+          const double ref = integrate(f, 0.0, 2.0, 1e-13) + integrate(f, 2.0, 40.0, 1e-13);
           EXPECT_NEAR(rbsm::dsm::log_sphere_ray_weight(d, 1.0, c), std::log(ref), 1e-11);
         }
       }
@@ -133,7 +129,7 @@ TEST(DsmFibre, TorusWeightsMatchDirectFibreIntegral) {
     auto f = [&](double c) {
       return std::exp(-(y + c * n - Z).squaredNorm() / (2 * sigma * sigma)) * (1 + c * k[0]) * (1 + c * k[1]);
     };
-    return std::log(integ(f, -1.0, hi, 1e-13));
+    return std::log(integrate(f, -1.0, hi, 1e-13));
   };
   const auto w = rbsm::dsm::make_fibre_weight(T, y, sigma);
   const Vec Z0 = T.point(2.0, 0.1);
@@ -151,7 +147,7 @@ TEST(DsmFibre, TorusWeightsMatchDirectFibreIntegral) {
         const Vec x = yc + c * N.col(i);
         return std::exp(-std::pow(N.col(i).dot(x - Z), 2) / (2 * sigma * sigma)) * (1 + c / r);
       };
-      lw += std::log(integ(f, -r, 10.0, 1e-13));
+      lw += std::log(integrate(f, -r, 10.0, 1e-13));
     }
     const Eigen::MatrixXd E = C.tangent_frame(yc);
     return lw - (E.transpose() * (Z - yc)).squaredNorm() / (2 * sigma * sigma);

@@ -9,15 +9,11 @@
 #include "rbsm/dsm/quadrature.hpp"
 #include "rbsm/dsm/rb_sphere.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/numerics/gauss_kronrod.hpp"
 
 namespace {
 
-// Scalar adaptive Gauss-Kronrod through the vector integrator (one component).
-double integ(const std::function<double(double)>& f, double a, double b, double tol) {
-  rbsm::dsm::QuadratureOptions opt;
-  opt.rel_tol = tol;
-  return rbsm::dsm::integrate_adaptive([&](double x, double* o) { o[0] = f(x); }, 1, {a, b}, opt)[0];
-}
+using rbsm::numerics::integrate;  // the one scalar adaptive Gauss-Kronrod
 
 using rbsm::dsm::Vec;
 using rbsm::dsm::VmfRbTarget;
@@ -64,7 +60,7 @@ TEST(DsmSphere, AgreesWithBruteForceQuadratureOnS2) {
   for (double sigma : {0.25, 0.6}) {
     auto ray = [&](double c) {
       auto h = [&](double rho) { return rho * rho * std::exp(-(rho * rho - 2 * rho * c + 1) / (2 * sigma * sigma)); };
-      return integ(h, 0.0, 1.0, 1e-12) + integ(h, 1.0, 12.0, 1e-12);
+      return integrate(h, 0.0, 1.0, 1e-12) + integrate(h, 1.0, 12.0, 1e-12);
     };
     const rbsm::dsm::VectorIntegrand outer = [&](double th, double* out) {
       const rbsm::dsm::VectorIntegrand inner = [&](double ph, double* o) {

@@ -13,6 +13,7 @@
 #include "rbsm/geometry/torus.hpp"
 #include "rbsm/numerics/constants.hpp"
 #include "rbsm/random.hpp"
+#include "rbsm/stats.hpp"
 
 namespace {
 
@@ -24,32 +25,13 @@ using rbsm::kPi;
 constexpr int kChiSquareTests = 7;
 constexpr double kFamilyAlpha = 1e-3;
 
-/// Upper alpha-quantile of N(0, 1) by bisection on the complementary error function.
-double normal_upper_quantile(double alpha) {
-  double lo = 0, hi = 40;
-  for (int i = 0; i < 200; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    (0.5 * std::erfc(mid / std::sqrt(2.0)) > alpha ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-
-/// Upper alpha-quantile of chi^2(df) (Wilson-Hilferty; relative error well below 1% for df >= 10).
-double chi2_critical(int df, double alpha) {
-  const double z = normal_upper_quantile(alpha), h = 2.0 / (9.0 * df);
-  return df * std::pow(1 - h + z * std::sqrt(h), 3);
-}
-
-double chi2_statistic(const std::vector<int>& counts, const std::vector<double>& probs) {
-  double n = 0, p_total = 0, stat = 0;
-  for (int c : counts) n += c;
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    const double e = n * probs[i];
-    stat += (counts[i] - e) * (counts[i] - e) / e;
-    p_total += probs[i];
-  }
+/// The chi-square p-value of `counts` against bin probabilities `probs` (which must sum to 1).
+double chi_square_p_value(const std::vector<int>& counts, const std::vector<double>& probs) {
+  double p_total = 0;
+  for (double p : probs) p_total += p;
   EXPECT_NEAR(p_total, 1.0, 1e-9) << "bin probabilities must sum to 1";
-  return stat;
+  const double stat = rbsm::stats::chi_square_statistic(std::vector<long>(counts.begin(), counts.end()), probs);
+  return rbsm::stats::chi_square_sf(stat, static_cast<double>(counts.size()) - 1);
 }
 
 /// Bins of an angle in [-pi, pi) into `bins` equal cells.
@@ -60,10 +42,9 @@ int angle_bin(double a, int bins) {
 
 void expect_chi_square_passes(const std::vector<int>& counts, const std::vector<double>& probs,
                               const std::string& what) {
-  const double stat = chi2_statistic(counts, probs);
-  const int df = static_cast<int>(counts.size()) - 1;
-  const double crit = chi2_critical(df, kFamilyAlpha / kChiSquareTests);
-  EXPECT_LT(stat, crit) << what << ": chi^2 = " << stat << " with " << df << " degrees of freedom";
+  const double p = chi_square_p_value(counts, probs);
+  EXPECT_GT(p, kFamilyAlpha / kChiSquareTests)
+      << what << ": chi-square p-value " << p << " with " << counts.size() - 1 << " degrees of freedom";
 }
 
 TEST(ClosedFormSamplers, SphereCoordinateHasTheVolumeMarginal) {
@@ -149,8 +130,7 @@ TEST(ClosedFormSamplers, ChiSquareTestHasPowerAgainstUniformAngles) {
   const int n = 20000, bins = 20;
   std::vector<int> tube(bins, 0);
   for (int i = 0; i < n; ++i) ++tube[angle_bin(rng.uniform(-kPi, kPi), bins)];
-  EXPECT_GT(chi2_statistic(tube, torus_tube_angle_probabilities(3, 1, bins)),
-            chi2_critical(bins - 1, kFamilyAlpha / kChiSquareTests));
+  EXPECT_LT(chi_square_p_value(tube, torus_tube_angle_probabilities(3, 1, bins)), kFamilyAlpha / kChiSquareTests);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "rbsm/geometry/level_set.hpp"
 #include "rbsm/geometry/so3.hpp"
 #include "rbsm/random.hpp"
+#include "rbsm/stats.hpp"
 
 namespace rbsm::geometry {
 namespace {
@@ -94,8 +95,8 @@ TEST(So3Sampling, HaarAngleAndAxisChiSquare) {
     ++counts[ab * axis_bins + zb];
   }
   const std::vector<double> probs(counts.size(), 1.0 / counts.size());
-  const double stat = dist::chi_square_statistic(counts, probs);
-  EXPECT_GT(dist::chi_square_sf(stat, counts.size() - 1.0), kLevel) << "chi2 = " << stat;
+  const double stat = stats::chi_square_statistic(counts, probs);
+  EXPECT_GT(stats::chi_square_sf(stat, counts.size() - 1.0), kLevel) << "chi2 = " << stat;
 }
 
 /// |x_theta x x_phi| for x = (a1 sin t cos p, a2 sin t sin p, a3 cos t): the area element of the
@@ -139,8 +140,8 @@ TEST(EllipsoidSampling, ChiSquareAgainstQuadratureOfAreaPerBin) {
     const int j = std::min(pb - 1, static_cast<int>(phi / (2 * kPi) * pb));
     ++counts[i * pb + j];
   }
-  const double stat = dist::chi_square_statistic(counts, probs);
-  EXPECT_GT(dist::chi_square_sf(stat, probs.size() - 1.0), kLevel) << "chi2 = " << stat;
+  const double stat = stats::chi_square_statistic(counts, probs);
+  EXPECT_GT(stats::chi_square_sf(stat, probs.size() - 1.0), kLevel) << "chi2 = " << stat;
 }
 
 TEST(EllipsoidSampling, EllipseArcLengthChiSquare) {
@@ -165,8 +166,8 @@ TEST(EllipsoidSampling, EllipseArcLengthChiSquare) {
     if (p < 0) p += 2 * kPi;
     ++counts[std::min(bins - 1, static_cast<int>(p / (2 * kPi) * bins))];
   }
-  const double stat = dist::chi_square_statistic(counts, probs);
-  EXPECT_GT(dist::chi_square_sf(stat, bins - 1.0), kLevel) << "chi2 = " << stat;
+  const double stat = stats::chi_square_statistic(counts, probs);
+  EXPECT_GT(stats::chi_square_sf(stat, bins - 1.0), kLevel) << "chi2 = " << stat;
 }
 
 TEST(EllipsoidVolume, MatchesClosedForms) {

@@ -26,6 +26,7 @@
 #include "rbsm/sampling/drifts.hpp"
 #include "rbsm/sampling/equilibrium.hpp"
 #include "rbsm/sampling/ziggurat.hpp"
+#include "rbsm/stats.hpp"
 
 namespace rs = rbsm::sampling;
 using rbsm::geometry::Mat;
@@ -72,8 +73,8 @@ TEST(Ziggurat, MomentsAndChiSquare) {
   }
   probs.push_back(std::erfc(4.0 / std::sqrt(2.0)));
   all.push_back(n - inside);
-  const double stat = rbsm::dist::chi_square_statistic(all, probs);
-  EXPECT_GT(rbsm::dist::chi_square_sf(stat, 40), 1e-3) << "chi2 = " << stat;
+  const double stat = rbsm::stats::chi_square_statistic(all, probs);
+  EXPECT_GT(rbsm::stats::chi_square_sf(stat, 40), 1e-3) << "chi2 = " << stat;
 }
 
 TEST(AxialEquilibrium, ConstantDriftIsVmf) {

@@ -20,6 +20,7 @@
 #include "rbsm/anatomy/model_field.hpp"
 #include "rbsm/anatomy/torchscript_field.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/nn/eigen_tensor.hpp"
 #include "rbsm/nn/torchscript_export.hpp"
 #include "rbsm/nn/unet.hpp"
 #include "rbsm/random.hpp"
@@ -74,14 +75,6 @@ std::string module_bytes(const std::string& source) {
   return b.str();
 }
 
-Eigen::MatrixXd to_eigen(const torch::Tensor& t) {
-  const auto c = t.to(torch::kFloat64).contiguous();
-  Eigen::MatrixXd m(c.size(0), c.size(1));
-  for (int i = 0; i < m.rows(); ++i)
-    for (int j = 0; j < m.cols(); ++j) m(i, j) = c[i][j].item<double>();
-  return m;
-}
-
 ra::TorchScriptOptions options(const std::string& param, const std::string& schedule, std::vector<std::int64_t> shape) {
   ra::TorchScriptOptions o;
   o.parametrisation = ra::parse_parametrisation(param);
@@ -132,7 +125,7 @@ TEST(TorchScriptField, GaussianSubspaceExactSpectrumEveryParametrisationAndSched
         rbsm::Rng prng(7, static_cast<std::uint64_t>(t * 100));
         auto x = torch::empty({D}, torch::kFloat64);
         for (int j = 0; j < D; ++j) x[j] = prng.normal();
-        const Eigen::MatrixXd J = to_eigen(ra::score_jacobian(field, x, ra::JacobianOptions().with_chunk(5)));
+        const Eigen::MatrixXd J = rbsm::nn::to_eigen(ra::score_jacobian(field, x, ra::JacobianOptions().with_chunk(5)));
         EXPECT_LT((J - J_exact).cwiseAbs().maxCoeff(), 1e-9 / (s * s)) << schedule << " " << param << " t=" << t;
         const auto pa = ra::analyze_point(field, x);
         for (int i = 0; i < D; ++i) {

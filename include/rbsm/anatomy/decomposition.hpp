@@ -11,6 +11,8 @@
 #include <Eigen/Dense>
 #include <torch/types.h>
 
+#include "rbsm/nn/eigen_tensor.hpp"
+
 namespace rbsm::anatomy {
 
 /// Which linear algebra does the decompositions: LibTorch's (LAPACK gesdd/syevd, here through
@@ -39,7 +41,7 @@ struct JacobianDecomposition {
 /// is not square, NumericalError if it has non-finite entries.
 JacobianDecomposition decompose_jacobian(const torch::Tensor& J, LinalgBackend backend = LinalgBackend::Torch);
 
-/// Converts a [rows, cols] tensor to a double Eigen matrix (copying).
-Eigen::MatrixXd to_eigen(const torch::Tensor& M);
+/// A [rows, cols] tensor as a double Eigen matrix (a copy): the one conversion, rbsm/nn/eigen_tensor.hpp.
+using nn::to_eigen;
 
 }  // namespace rbsm::anatomy

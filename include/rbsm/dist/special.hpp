@@ -2,7 +2,7 @@
 /// Special functions and quadrature used by the densities (docs/densities.md §6): log modified Bessel
 /// functions log I_nu(x) that neither overflow nor underflow (vMF and von Mises normalising constants
 /// for large kappa and large d), log areas of spheres, log-sum-exp, adaptive Gauss-Kronrod quadrature
-/// (numerics/gauss_kronrod.hpp), and the chi-square survival function for the sampler tests.
+/// (numerics/gauss_kronrod.hpp).
 #include <functional>
 #include <vector>
 
@@ -33,11 +33,5 @@ double logsumexp(const std::vector<double>& v);
 
 /// Adaptive Gauss-Kronrod quadrature of f over [a, b]: the one integrator, rbsm/numerics/gauss_kronrod.hpp.
 using numerics::integrate;
-
-/// Upper tail P(chi^2_k > x) (regularised incomplete gamma Q(k/2, x/2)).
-double chi_square_sf(double x, double k);
-
-/// Pearson's chi-square statistic of `counts` against bin probabilities `probs` (which sum to 1).
-double chi_square_statistic(const std::vector<long>& counts, const std::vector<double>& probs);
 
 }  // namespace rbsm::dist

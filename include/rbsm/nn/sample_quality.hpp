@@ -12,6 +12,7 @@
 
 #include "rbsm/data/images.hpp"
 #include "rbsm/nn/classifier.hpp"
+#include "rbsm/nn/eigen_tensor.hpp"
 
 namespace rbsm::nn {
 
@@ -33,8 +34,5 @@ struct SampleQuality {
 /// Throws InvalidArgument for fewer than 2 samples or held-out images, or mismatched image sizes.
 SampleQuality evaluate_samples(const torch::Tensor& images01, Classifier& classifier, const data::ImageSet& heldout,
                                torch::Device device, const data::ImageSet* reference = nullptr);
-
-/// A [n, k] tensor as an n x k double matrix.
-Eigen::MatrixXd to_eigen(const torch::Tensor& t);
 
 }  // namespace rbsm::nn

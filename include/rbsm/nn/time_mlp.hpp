@@ -21,12 +21,10 @@
 #include <Eigen/Dense>
 #include <torch/torch.h>
 
+#include "rbsm/nn/eigen_tensor.hpp"
 #include "rbsm/nn/sde.hpp"
 
 namespace rbsm::nn {
-
-/// The rows of an Eigen matrix as a double tensor [rows, cols] (a copy).
-torch::Tensor to_tensor(const Eigen::MatrixXd& M);
 
 /// Number of time features phi(t).
 inline constexpr std::int64_t kTimeFeatures = 14;
