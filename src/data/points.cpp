@@ -17,6 +17,7 @@
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/share.hpp"
 #include "rbsm/io/table.hpp"
+#include "rbsm/numerics/constants.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::data {
@@ -24,7 +25,7 @@ namespace rbsm::data {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr double kDegree = 3.14159265358979323846 / 180.0;
+constexpr double kDegree = kPi / 180.0;
 
 bool is_sphere2(const geometry::Manifold& M) { return M.spec() == "sphere:2"; }
 bool is_so3(const geometry::Manifold& M) { return M.spec() == "so3"; }

@@ -12,13 +12,14 @@
 #include "rbsm/dist/special.hpp"
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/geometry/so3.hpp"
+#include "rbsm/numerics/constants.hpp"
 #include "rbsm/random.hpp"
 
 namespace rbsm::numerics {
 namespace {
 
 using geometry::make_manifold;
-constexpr double kPi = 3.14159265358979323846;
+using rbsm::kPi;
 
 TEST(GaussLegendre, ExactForDegreeTwoNMinusOne) {
   for (int n : {1, 2, 5, 8, 20}) {

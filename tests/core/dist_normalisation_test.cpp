@@ -18,13 +18,14 @@
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/torus.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 using namespace rbsm;
 using namespace rbsm::dist;
 using geometry::Vec;
 
 namespace {
-constexpr double kPi = 3.14159265358979323846;
+using rbsm::kPi;
 
 using rbsm::testing::manifold;
 using rbsm::testing::write_temp;

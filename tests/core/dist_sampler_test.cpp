@@ -13,6 +13,7 @@
 #include "rbsm/dist/torus_von_mises.hpp"
 #include "rbsm/dist/vmf.hpp"
 #include "rbsm/geometry/so3.hpp"
+#include "rbsm/numerics/constants.hpp"
 #include "rbsm/stats.hpp"
 
 using namespace rbsm;
@@ -22,7 +23,7 @@ using rbsm::stats::chi_square_sf;
 using rbsm::stats::chi_square_statistic;
 
 namespace {
-constexpr double kPi = 3.14159265358979323846;
+using rbsm::kPi;
 constexpr int kChiSquareTests = 14;  // every call of expect_law below
 constexpr double kAlpha = 1e-3 / kChiSquareTests;
 constexpr int kDraws = 20000;

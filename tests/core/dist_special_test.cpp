@@ -6,11 +6,12 @@
 
 #include "rbsm/dist/special.hpp"
 #include "rbsm/error.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 using namespace rbsm::dist;
 
 namespace {
-constexpr double kPi = 3.14159265358979323846;
+using rbsm::kPi;
 /// log sinh x and log cosh x without overflow.
 double log_sinh(double x) { return x + std::log(-std::expm1(-2 * x)) - std::log(2.0); }
 }  // namespace

@@ -16,12 +16,13 @@
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/geometry/sphere.hpp"
 #include "rbsm/geometry/torus.hpp"
+#include "rbsm/numerics/constants.hpp"
 #include "rbsm/random.hpp"
 
 namespace {
 
 using namespace rbsm::geometry;
-constexpr double kPi = 3.14159265358979323846;
+using rbsm::kPi;
 
 double max_abs(const Mat& A) { return A.cwiseAbs().maxCoeff(); }
 

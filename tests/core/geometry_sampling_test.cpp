@@ -11,13 +11,14 @@
 #include "rbsm/geometry/ellipsoid.hpp"
 #include "rbsm/geometry/level_set.hpp"
 #include "rbsm/geometry/so3.hpp"
+#include "rbsm/numerics/constants.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/stats.hpp"
 
 namespace rbsm::geometry {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+using rbsm::kPi;
 // Family-wise level 1e-3 over the chi-square tests of this file (Bonferroni).
 constexpr int kChiSquareTests = 3;
 constexpr double kLevel = 1e-3 / kChiSquareTests;

@@ -7,11 +7,12 @@
 #include "rbsm/dist/density.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/benchmark.hpp"
+#include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::fit {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+using rbsm::kPi;
 
 /// log C(kappa) of vMF on S^2: kappa / (4 pi sinh kappa).
 double log_c(double kappa) { return std::log(kappa) - std::log(4 * kPi) - std::log(std::sinh(kappa)); }
