@@ -53,6 +53,23 @@ class NoiseNet(torch.nn.Module):
         return self.output(torch.nn.functional.silu(h)).squeeze(1) / sigma
 
 
+def sample_mixture(n, gen):
+    """n draws of data/mixtures/s2_vmf5.json: a component by its weight, then Wood's exact vMF sampler on S^2
+    (w = 1 + log(u + (1 - u) e^{-2 kappa}) / kappa, a uniform direction orthogonal to the mean)."""
+    spec = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mixtures",
+                                       "s2_vmf5.json")))
+    weights = torch.tensor(spec["weights"], dtype=torch.float64)
+    kappa = torch.tensor([float(c["dist"].split("=")[1]) for c in spec["components"]], dtype=torch.float64)
+    mean = torch.tensor([c["mean"] for c in spec["components"]], dtype=torch.float64)
+    mean = mean / mean.norm(dim=1, keepdim=True)
+    k = torch.multinomial(weights, n, replacement=True, generator=gen)
+    u = torch.rand(n, generator=gen, dtype=torch.float64)
+    w = 1 + torch.log(u + (1 - u) * torch.exp(-2 * kappa[k])) / kappa[k]
+    v = tangent(mean[k], torch.randn(n, 3, generator=gen, dtype=torch.float64))
+    v = v / v.norm(dim=1, keepdim=True)
+    return w[:, None] * mean[k] + torch.sqrt((1 - w * w).clamp_min(0))[:, None] * v
+
+
 def tangent(y, v):
     return v - (v * y).sum(1, keepdim=True) * y
 
