@@ -193,6 +193,7 @@ Register reg(
         eo.cubature.rel_tol = c.normaliser_tol;
         eo.kde = !c.no_kde;
         eo.threads = threads;
+        eo.should_stop = [] { return interrupted().load(); };
         std::optional<io::Progress> eval_progress;  // made at the first report, when the total is known
         eo.progress = [&](const std::string&, std::size_t done, std::size_t total) {
           if (!eval_progress) eval_progress.emplace("likelihood", total);

@@ -79,6 +79,20 @@ FitModel train_or_reuse(const Mat& train, const Mat& val, const FitOptions& o, c
   return FitModel::load(out);
 }
 
+/// choose_sigma_eval, reporting each candidate as progress and polling the stop flag between candidates (the
+/// evaluation of a sharp fit takes minutes: an interrupt must not wait for all of it).
+ModelDensity choose_polled(FitModel& model, const Mat& val, dsm::Correction correction,
+                           const numerics::CubatureOptions& cubature, const StudyHooks& h, const std::string& phase) {
+  return choose_sigma_eval(model, val, correction, cubature, nullptr, [&](std::size_t k, std::size_t n) {
+    if (h.progress)
+      h.progress(
+          phase + " sigma_eval (" + dsm::to_string(correction) + ") " + std::to_string(k) + "/" + std::to_string(n),
+          h.done, h.total);
+    if (h.should_stop && h.should_stop())
+      throw Error("interrupted during " + phase + " (finished fits are kept in their folders)");
+  });
+}
+
 }  // namespace
 
 EarthBenchmarkResult earth_benchmark(const EarthBenchmarkOptions& o) {
@@ -121,11 +135,12 @@ EarthBenchmarkResult earth_benchmark(const EarthBenchmarkOptions& o) {
         fo.net.dim = 3;
         const fs::path run = o.out / name / (to_string(fo.target) + "-seed" + std::to_string(seed));
         if (seed == o.split_seeds.front()) first_runs[ti] = run;
-        FitModel model = train_or_reuse(data.train, data.val, fo, run,
-                                        {{"data", spec.data}, {"split_seed", seed}, {"by_location", o.by_location}},
-                                        hooks, name + " " + to_string(fo.target) + " seed " + std::to_string(seed));
+        const std::string phase = name + " " + to_string(fo.target) + " seed " + std::to_string(seed);
+        FitModel model =
+            train_or_reuse(data.train, data.val, fo, run,
+                           {{"data", spec.data}, {"split_seed", seed}, {"by_location", o.by_location}}, hooks, phase);
         for (std::size_t ci = 0; ci < o.corrections.size(); ++ci) {
-          const ModelDensity d = choose_sigma_eval(model, data.val, o.corrections[ci], o.cubature);
+          const ModelDensity d = choose_polled(model, data.val, o.corrections[ci], o.cubature, hooks, phase);
           const double nll = -log_density(model, d, data.test).mean();
           if (!std::isfinite(nll))
             throw NumericalError("earth benchmark: a test NLL is not finite (" + run.string() + ")");
@@ -231,9 +246,9 @@ KnownTruthResult known_truth_study(const KnownTruthOptions& o) {
       if (t == Target::raw) fo.spread = 1;
       fo.net.dim = D;
       const fs::path run = o.out / ("n" + std::to_string(n) + "-" + to_string(t));
-      FitModel model = train_or_reuse(train, val, fo, run, {{"data", "synthetic"}, {"dist", o.dist}}, hooks,
-                                      "n=" + std::to_string(n) + " " + to_string(t));
-      const ModelDensity d = choose_sigma_eval(model, val, dsm::Correction::none, o.cubature);
+      const std::string phase = "n=" + std::to_string(n) + " " + to_string(t);
+      FitModel model = train_or_reuse(train, val, fo, run, {{"data", "synthetic"}, {"dist", o.dist}}, hooks, phase);
+      const ModelDensity d = choose_polled(model, val, dsm::Correction::none, o.cubature, hooks, phase);
       const stats::Summary s = kl_of(log_density(model, d, mc));
       r.rows.push_back({n, to_string(t), s.mean, s.se, d.normaliser.error, d.sigma});
     }

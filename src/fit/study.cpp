@@ -76,6 +76,9 @@ Evaluation evaluate_fit(FitModel& model, const FitData& data, const EvaluationOp
   const auto phase = [&](const std::string& name) {
     return [&o, name](std::size_t done, std::size_t total) {
       if (o.progress) o.progress(name, done, total);
+      if (o.should_stop && o.should_stop())
+        throw Error("interrupted while choosing sigma_eval (" + std::to_string(done) + " of " + std::to_string(total) +
+                    " candidates done; the trained model is kept)");
     };
   };
   if (o.sigma_eval > 0) {

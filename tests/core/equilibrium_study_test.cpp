@@ -14,7 +14,6 @@
 #include "rbsm/error.hpp"
 #include "rbsm/geometry/manifold.hpp"
 #include "rbsm/sampling/drifts.hpp"
-#include "rbsm/stats.hpp"
 
 namespace rs = rbsm::sampling;
 using rbsm::geometry::Vec;
@@ -62,21 +61,6 @@ TEST(EquilibriumStudy, DriftFamiliesAreFoundByPrefixWithTheirArgumentAndCorrecti
   } catch (const rbsm::InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("nowhere:"), std::string::npos) << e.what();
   }
-}
-
-TEST(Stats, HistogramDensityIntegratesToTheFractionInsideAndIsFlatForUniformData) {
-  std::vector<double> x;
-  for (int i = 0; i < 1000; ++i) x.push_back((i + 0.5) / 1000.0);  // uniform on [0, 1)
-  x.push_back(7.0);                                                // outside: counted in n only
-  const auto h = rbsm::stats::histogram_density(x, 0.0, 1.0, 10);
-  const auto c = rbsm::stats::bin_centres(0.0, 1.0, 10);
-  double integral = 0;
-  for (std::size_t b = 0; b < h.size(); ++b) {
-    EXPECT_NEAR(h[b], 100.0 / 1001.0 * 10.0, 1e-12);
-    EXPECT_NEAR(c[b], 0.05 + 0.1 * b, 1e-15);
-    integral += h[b] * 0.1;
-  }
-  EXPECT_NEAR(integral, 1000.0 / 1001.0, 1e-12);
 }
 
 // The truth on the tori is a periodic rectangle rule over the angles with the area element: on the Clifford

@@ -28,7 +28,7 @@ TEST(Welford, FewerThanTwoValuesHaveNoSpread) {
   EXPECT_EQ(one.se, 0.0);
 }
 
-TEST(Histogram, DensityIntegratesToTheFractionInside) {
+TEST(Histogram, BinsAreHalfOpenAndCountEachValueOnce) {
   // 10 values, 2 outside [0, 1): the 4 bins of width 1/4 integrate to 8/10.
   const std::vector<double> x{0.1, 0.2, 0.3, 0.55, 0.6, 0.8, 0.9, 0.95, -0.5, 1.0};
   const auto h = histogram_density(x, 0.0, 1.0, 4);
@@ -43,6 +43,21 @@ TEST(Histogram, DensityIntegratesToTheFractionInside) {
   const auto c = bin_centres(0.0, 1.0, 4);
   EXPECT_DOUBLE_EQ(c[0], 0.125);
   EXPECT_DOUBLE_EQ(c[3], 0.875);
+}
+
+TEST(Stats, HistogramDensityIntegratesToTheFractionInsideAndIsFlatForUniformData) {
+  std::vector<double> x;
+  for (int i = 0; i < 1000; ++i) x.push_back((i + 0.5) / 1000.0);  // uniform on [0, 1)
+  x.push_back(7.0);                                                // outside: counted in n only
+  const auto h = histogram_density(x, 0.0, 1.0, 10);
+  const auto c = bin_centres(0.0, 1.0, 10);
+  double integral = 0;
+  for (std::size_t b = 0; b < h.size(); ++b) {
+    EXPECT_NEAR(h[b], 100.0 / 1001.0 * 10.0, 1e-12);
+    EXPECT_NEAR(c[b], 0.05 + 0.1 * b, 1e-15);
+    integral += h[b] * 0.1;
+  }
+  EXPECT_NEAR(integral, 1000.0 / 1001.0, 1e-12);
 }
 
 TEST(ChiSquare, TailsAgainstClosedForms) {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -181,6 +182,18 @@ TEST(Fit, TrainedDensityIntegratesToOneOnAFinerRuleAndRecoversAVmf) {
   std::vector<std::pair<double, double>> table;
   const ModelDensity p = choose_sigma_eval(m, val, dsm::Correction::none, {}, &table);
   EXPECT_TRUE(p.normaliser.converged);
+  // The two-stage choice (screening at 1e-2, refinement at 1e-4) against every candidate at 1e-4: the same
+  // sigma, the same log Z, and every screened NLL within its tolerance of the exact one.
+  ASSERT_GE(table.size(), 3u);
+  double exact_best = std::numeric_limits<double>::infinity(), exact_sigma = 0, exact_log_z = 0;
+  for (const auto& [sigma, screened] : table) {
+    const ModelDensity e = model_density(m, sigma, dsm::Correction::none);
+    const double nll = -log_density(m, e, val).mean();
+    EXPECT_NEAR(screened, nll, 2e-2) << "sigma " << sigma;
+    if (nll < exact_best) exact_best = nll, exact_sigma = sigma, exact_log_z = e.normaliser.log_z;
+  }
+  EXPECT_EQ(p.sigma, exact_sigma);
+  EXPECT_EQ(p.normaliser.log_z, exact_log_z);
   numerics::CubatureOptions fine;
   fine.order = 10;
   fine.rel_tol = 1e-8;

@@ -180,7 +180,12 @@ ModelDensity model_density(FitModel& model, double sigma, dsm::Correction correc
 Vec log_density(FitModel& model, const ModelDensity& density, const Mat& Z);
 
 /// sigma_eval: the level of `candidates` (default: every level <= sigma_max / 2) with the lowest mean
-/// validation NLL. Returns the chosen density; `table` receives (sigma, val NLL) per candidate.
+/// validation NLL. Two stages: every candidate's log Z to 1e-2 (screening), then, at `cubature.rel_tol`, every
+/// candidate whose screened NLL minus twice its log Z error estimate is within reach of the best screened NLL
+/// plus twice its own; the best of those is returned (with its log Z to `cubature.rel_tol`). With honest error
+/// estimates this is the choice of evaluating every candidate at `cubature.rel_tol`, at a fraction of the cost.
+/// `table` receives (sigma, val NLL) per candidate: to ~1e-2 nats for the screened-out ones.
+/// `on_candidate(done, total)` is called after each screening and each refinement (there with done = total).
 ModelDensity choose_sigma_eval(FitModel& model, const Mat& val, dsm::Correction correction,
                                const numerics::CubatureOptions& cubature,
                                std::vector<std::pair<double, double>>* table = nullptr,

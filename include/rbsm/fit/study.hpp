@@ -40,6 +40,9 @@ struct EvaluationOptions {
   bool kde = true;  ///< also fit the KDE baseline (spheres and tori)
   int threads = 0;
   std::function<void(const std::string& phase, std::size_t done, std::size_t total)> progress;
+  /// Polled after each sigma_eval candidate: true -> Error("interrupted ...") (a candidate of a sharp fit takes
+  /// seconds; the whole choice minutes).
+  std::function<bool()> should_stop;
 };
 
 struct Nll {
