@@ -52,6 +52,8 @@ Register reg(
           ->capture_default_str();
       app.add_option("--spread", o->fit.spread, "rb: noisy points at spread x sigma (1: plain)")->capture_default_str();
       app.add_option("--lr", o->fit.lr, "Adam learning rate")->capture_default_str();
+      app.add_flag("--no-leave-one-out{false}", o->fit.leave_one_out,
+                   "rb: keep each example's own point among the RB references (default: left out)");
       app.add_option("--eval-every", o->fit.eval_every, "steps between validation losses")->capture_default_str();
       app.add_flag("--by-location", cli->by_location, "all copies of a location on one side of each split");
       app.add_option("--out", cli->out, "output folder (benchmark.json, one run per fit)")->required();

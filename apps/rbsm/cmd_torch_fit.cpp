@@ -62,6 +62,8 @@ void add_fit_options(CLI::App& app, FitCli& o) {
       ->capture_default_str();
   app.add_option("--spread", o.fit.spread, "rb: noisy points at spread x sigma, RB target at sigma (1: plain)")
       ->capture_default_str();
+  app.add_flag("--no-leave-one-out{false}", o.fit.leave_one_out,
+               "rb: keep each example's own point among the RB references (default: left out)");
   app.add_option("--steps", o.fit.steps, "optimiser steps (a resumed run continues up to this)")->capture_default_str();
   app.add_option("--batch", o.fit.batch, "batch size")->capture_default_str();
   app.add_option("--lr", o.fit.lr, "Adam learning rate (warm-up, cosine decay to 10%)")->capture_default_str();

@@ -130,7 +130,7 @@ EarthBenchmarkResult earth_benchmark(const EarthBenchmarkOptions& o) {
       for (std::size_t ti = 0; ti < o.targets.size(); ++ti) {
         FitOptions fo = o.fit;
         fo.target = o.targets[ti];
-        if (fo.target == Target::raw) fo.spread = 1;  // the spread is for RB targets only
+        if (fo.target == Target::raw) fo.spread = 1, fo.leave_one_out = true;  // RB-only options
         fo.seed = o.fit.seed + seed;
         fo.net.dim = 3;
         const fs::path run = o.out / name / (to_string(fo.target) + "-seed" + std::to_string(seed));
@@ -243,7 +243,7 @@ KnownTruthResult known_truth_study(const KnownTruthOptions& o) {
     for (Target t : o.targets) {
       FitOptions fo = o.fit;
       fo.target = t;
-      if (t == Target::raw) fo.spread = 1;
+      if (t == Target::raw) fo.spread = 1, fo.leave_one_out = true;
       fo.net.dim = D;
       const fs::path run = o.out / ("n" + std::to_string(n) + "-" + to_string(t));
       const std::string phase = "n=" + std::to_string(n) + " " + to_string(t);

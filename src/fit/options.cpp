@@ -30,6 +30,8 @@ void FitOptions::validate() const {
   if (!(spread >= 1 && spread <= 10)) throw InvalidArgument("--spread must be in [1, 10]");
   if (spread != 1 && target != Target::rb)
     throw InvalidArgument("--spread needs --target rb (the raw target is the score of the noise that made y)");
+  if (!leave_one_out && target != Target::rb)
+    throw InvalidArgument("--no-leave-one-out needs --target rb (it chooses the RB estimate's references)");
   if (!(sigma_max > sigma_min)) throw InvalidArgument("--sigma-max must be larger than --sigma-min");
   if (levels < 2 || levels > 1000) throw InvalidArgument("--levels must be in [2, 1000]");
   if (steps < 1 || steps > 100'000'000) throw InvalidArgument("--steps must be in [1, 1e8]");
@@ -62,6 +64,7 @@ nlohmann::json FitOptions::to_json() const {
   // Written only when not the default, so a default fit's config is the one written before they existed.
   if (level_power != 0) j["level_power"] = level_power;
   if (spread != 1) j["spread"] = spread;
+  if (!leave_one_out) j["leave_one_out"] = false;
   return j;
 }
 
@@ -86,6 +89,7 @@ FitOptions FitOptions::from_json(const nlohmann::json& j) {
     o.seed = io::json_get<std::uint64_t>(j, "seed");
     o.level_power = io::json_get_or(j, "level_power", 0.0);
     o.spread = io::json_get_or(j, "spread", 1.0);
+    o.leave_one_out = io::json_get_or(j, "leave_one_out", true);
     o.validate();
     return o;
   } catch (const std::exception& e) {  // the JSON kinds (io::json_get) and the values (validate)

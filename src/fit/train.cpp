@@ -228,7 +228,8 @@ TrainOutcome train_fit(const Mat& train, const Mat& val, const FitOptions& o, co
       break;
     }
     Rng rng(o.seed, kNoiseStream + static_cast<std::uint64_t>(step));
-    const Examples ex = source.make(train, nn::batch_indices(o.seed, step, o.batch, train.rows()), rng, true, shard);
+    const Examples ex =
+        source.make(train, nn::batch_indices(o.seed, step, o.batch, train.rows()), rng, o.leave_one_out, shard);
     // The single-process mean loss is sum_r (B_r / B) mean_r: gradients, loss and stop flags are summed.
     torch::Tensor loss = loss_of(net, *M, ex, true);
     adam.zero_grad();

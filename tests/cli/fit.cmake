@@ -20,6 +20,8 @@ rbsm_cli_error(fit_correction_not_energy "is not an energy on torus:3,1"
   fit --data synthetic:100 --dist uniform --manifold torus:3,1 --correction full --out ${CMAKE_BINARY_DIR}/cli_fit_never --json)
 rbsm_cli_error(fit_sigma_order "--sigma-max must be larger than --sigma-min"
   fit --data earth:volcano --sigma-min 0.5 --sigma-max 0.1 --out ${CMAKE_BINARY_DIR}/cli_fit_never --json)
+rbsm_cli_error(fit_raw_without_references "--no-leave-one-out needs --target rb"
+  fit --data earth:volcano --target raw --no-leave-one-out --out ${CMAKE_BINARY_DIR}/cli_fit_never --json)
 rbsm_cli_error(density_run_without_checkpoint "has no checkpoint.pt"
   density --checkpoint ${PROJECT_SOURCE_DIR}/tests/cli/data/bad-magic --points ${_fit}/points.csv --json)
 

@@ -64,12 +64,16 @@ TEST(FitLevels, OptionsRoundTripAndOldConfigsReadAsDefaults) {
   const nlohmann::json plain = o.to_json();
   EXPECT_FALSE(plain.contains("level_power"));  // a default fit's config is the one written before the options
   EXPECT_FALSE(plain.contains("spread"));
+  EXPECT_FALSE(plain.contains("leave_one_out"));
   const FitOptions back = FitOptions::from_json(plain);
   EXPECT_EQ(back.level_power, 0.0);
   EXPECT_EQ(back.spread, 1.0);
+  EXPECT_TRUE(back.leave_one_out);
   o.level_power = 1.5;
   o.spread = 2;
+  o.leave_one_out = false;
   const FitOptions b2 = FitOptions::from_json(o.to_json());
+  EXPECT_FALSE(b2.leave_one_out);
   EXPECT_EQ(b2.level_power, 1.5);
   EXPECT_EQ(b2.spread, 2.0);
   for (double bad : {-1.0, 9.0, std::nan("")}) {
@@ -86,6 +90,10 @@ TEST(FitLevels, OptionsRoundTripAndOldConfigsReadAsDefaults) {
   raw.target = Target::raw;
   raw.spread = 2;  // the raw target is the score of the noise that made y: it has no other level
   EXPECT_THROW(raw.validate(), InvalidArgument);
+  FitOptions raw_all;
+  raw_all.target = Target::raw;
+  raw_all.leave_one_out = false;  // only the RB estimate has references
+  EXPECT_THROW(raw_all.validate(), InvalidArgument);
 }
 
 Mat vmf_draws(int n, std::uint64_t seed) {
@@ -145,6 +153,9 @@ TEST(FitLevels, SpreadAndPowerChangeTheFitAndTheirDefaultsDoNot) {
   FitOptions w = o;
   w.level_power = 1.0;
   EXPECT_FALSE(same(base, params(w, "power")));
+  FitOptions all = o;  // the own point among the references: other targets, other weights
+  all.leave_one_out = false;
+  EXPECT_FALSE(same(base, params(all, "all-references")));
 }
 
 }  // namespace

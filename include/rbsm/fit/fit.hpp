@@ -64,6 +64,10 @@ struct FitOptions {
   /// sigma, so that the examples of level sigma also cover the gaps up to ~spread sigma around the data
   /// (the RB target is a function of y alone, defined everywhere; the raw target is not). 1: plain DSM.
   double spread = 1;
+  /// rb targets: the example's own training point is left out of the RB estimate's references (true), so the
+  /// target at y is E[Z | y] over the *other* points; false: every reference, its own included (at small sigma
+  /// the target then points back at its own point, as the raw target does on average). docs/fit.md §3.
+  bool leave_one_out = true;
   std::int64_t steps = 3000;  ///< total optimiser steps (a resumed run continues up to this)
   std::int64_t batch = 256;
   double lr = 2e-3;
