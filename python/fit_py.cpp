@@ -79,7 +79,9 @@ PyFitRun fit_model(const pb::handle& Mobj, const pb::handle& data, const pb::obj
                    std::int64_t levels, std::int64_t steps, std::int64_t batch, double lr, std::int64_t warmup,
                    double ema, std::int64_t eval_every, std::int64_t patience, std::int64_t val_examples,
                    std::int64_t checkpoint_every, const std::vector<double>& split, std::uint64_t split_seed,
-                   std::uint64_t seed, int threads, const pb::object& out_obj, bool resume, bool progress) {
+                   std::uint64_t seed, int threads, const pb::object& out_obj, bool resume, bool progress,
+                   std::int64_t fourier_features, double fourier_scale, double level_power, double spread,
+                   bool leave_one_out) {
   const std::string spec = Mobj.attr("spec").cast<std::string>();
   fit::FitOptions o;
   o.manifold = spec;
@@ -88,6 +90,11 @@ PyFitRun fit_model(const pb::handle& Mobj, const pb::handle& data, const pb::obj
   o.net.width = width;
   o.net.depth = depth;
   o.net.frequencies = frequencies;
+  o.net.fourier_features = fourier_features;
+  o.net.fourier_scale = fourier_scale;
+  o.level_power = level_power;
+  o.spread = spread;
+  o.leave_one_out = leave_one_out;
   o.net.parametrisation = fit::parse_parametrisation(parametrisation);
   o.target = fit::parse_target(target);
   o.sigma_min = sigma_min;
@@ -199,6 +206,13 @@ void bind_fit(pb::module_& m) {
       .def_property_readonly("val", [](const PyFitRun& r) { return to_numpy(r.val); })
       .def_property_readonly("test", [](const PyFitRun& r) { return to_numpy(r.test); })
       .def_property_readonly("sigma_levels", [](const PyFitRun& r) { return r.model->options().sigma_levels(); })
+      .def_property_readonly(
+          "options",
+          [](const PyFitRun& r) {
+            return pb::module_::import("json").attr("loads")(r.model->options().to_json().dump());
+          },
+          "the fit's options as stored in its checkpoint (a dict: FitOptions::to_json; keys at their default,\n"
+          "such as level_power, spread and leave_one_out, are omitted)")
       .def(
           "score",
           [](PyFitRun& r, const pb::handle& Z, double sigma) {
@@ -303,7 +317,8 @@ void bind_fit(pb::module_& m) {
         "steps"_a = 3000, "batch"_a = 256, "lr"_a = 2e-3, "warmup"_a = 100, "ema"_a = 0.995, "eval_every"_a = 100,
         "patience"_a = 8, "val_examples"_a = 4096, "checkpoint_every"_a = 500,
         "split"_a = std::vector<double>{0.8, 0.1, 0.1}, "split_seed"_a = 0, "seed"_a = 0, "threads"_a = 0,
-        "out"_a = pb::none(), "resume"_a = false, "progress"_a = true,
+        "out"_a = pb::none(), "resume"_a = false, "progress"_a = true, "fourier_features"_a = 0,
+        "fourier_scale"_a = 16.0, "level_power"_a = 0.0, "spread"_a = 1.0, "leave_one_out"_a = true,
         "Fits a noise-conditional score model to points on M (`rbsm fit`, docs/fit.md) and returns a FitRun.\n"
         "Example i of step k: a training point Z, sigma from `levels` log-spaced levels in [sigma_min,\n"
         "sigma_max], X = Z + sigma xi, y = pi(X), target raw: T = P_T(y)(Z - y) / sigma^2, or rb: r_hat(y)\n"
@@ -311,7 +326,10 @@ void bind_fit(pb::module_& m) {
         "early stopping on the validation loss. data: (N, cols) rows in `format` (ambient (N, D), latlon,\n"
         "angles, quaternion, matrix); without val= it is split by `split` (train, val, test fractions) with\n"
         "split_seed. Rows farther than `tolerance` from M are refused (project=True projects them). out: the\n"
-        "run folder (default: a new temporary folder); resume=True continues the checkpoint in out.");
+        "run folder (default: a new temporary folder); resume=True continues the checkpoint in out.\n"
+        "fourier_features N, fourier_scale S: 2N random Fourier features sin/cos(B x), B ~ N(0, S^2) (0: none);\n"
+        "level_power a: level l drawn with probability ~ sigma_l^-a; spread c (rb): y = pi(Z + c sigma xi);\n"
+        "leave_one_out=False (rb): the own point stays among the references (`rbsm fit --no-leave-one-out`).");
   m.def(
       "load_fit",
       [](const std::string& path, const pb::object& val) {

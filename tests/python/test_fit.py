@@ -94,5 +94,18 @@ def test_bad_data(data, tmp_path):
         rbsm.fit(M, X[:, :2], out=str(tmp_path / "b"), progress=False, **OPTS)
     with pytest.raises(ValueError, match="target"):
         rbsm.fit(M, X, target="nope", out=str(tmp_path / "c"), progress=False, **OPTS)
+    with pytest.raises(ValueError, match="no-leave-one-out needs --target rb"):
+        rbsm.fit(M, X, target="raw", leave_one_out=False, out=str(tmp_path / "d"), progress=False, **OPTS)
     with pytest.raises(OSError):
         rbsm.load_fit(str(tmp_path / "missing"))
+
+
+def test_newer_options_reach_the_checkpoint(run, data, tmp_path):
+    M, X = data
+    rbsm.fit(M, X, out=str(tmp_path / "o"), progress=False, threads=1, fourier_features=4, fourier_scale=8.0,
+             level_power=1.0, spread=1.5, leave_one_out=False, **dict(OPTS, steps=4, eval_every=2))
+    o = rbsm.load_fit(str(tmp_path / "o")).options
+    assert (o["level_power"], o["spread"], o["leave_one_out"]) == (1.0, 1.5, False)
+    assert (o["net"]["fourier_features"], o["net"]["fourier_scale"]) == (4, 8.0)
+    assert not {"level_power", "spread", "leave_one_out"} & set(run.options)  # defaults are not written
+
