@@ -229,7 +229,7 @@ void bind_torchscript(pb::module_& m) {
             without_gil([&] {
               if (points.is_none()) {
                 const auto x = r.model->sample(n, steps, seed, {}, nullptr, [&](std::int64_t) { call.poll(0); });
-                X = Eigen::Map<const RowMat>(x.contiguous().data_ptr<double>(), n, r.D());
+                X = nn::to_eigen(x.reshape({n, r.D()}));
               }
               methods = anatomy::evaluate_lid(
                   r.model->time_score(), X, {}, lid, Rng(seed, 300)(),

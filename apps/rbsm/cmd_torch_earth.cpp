@@ -19,7 +19,6 @@ struct EarthCli {
   std::vector<std::int64_t> seeds{0, 1, 2, 3, 4};  ///< signed, so that a negative seed is named, not wrapped
   std::vector<std::string> targets{"raw", "rb"}, corrections{"none", "full"};
   std::string out;
-  bool by_location = false;
 };
 
 Register reg(
@@ -55,7 +54,7 @@ Register reg(
       app.add_flag("--no-leave-one-out{false}", o->fit.leave_one_out,
                    "rb: keep each example's own point among the RB references (default: left out)");
       app.add_option("--eval-every", o->fit.eval_every, "steps between validation losses")->capture_default_str();
-      app.add_flag("--by-location", cli->by_location, "all copies of a location on one side of each split");
+      app.add_flag("--by-location", o->by_location, "all copies of a location on one side of each split");
       app.add_option("--out", cli->out, "output folder (benchmark.json, one run per fit)")->required();
       return [cli, &common]() -> json {
         fit::EarthBenchmarkOptions* o = &cli->bench;
@@ -72,7 +71,6 @@ Register reg(
         for (const auto& t : cli->targets) o->targets.push_back(fit::parse_target(t));
         o->corrections.clear();
         for (const auto& c : cli->corrections) o->corrections.push_back(dsm::parse_correction(c));
-        o->by_location = cli->by_location;
         o->fit.seed = common.seed;
         o->threads = o->fit.threads = apply_threads(common);
         o->fit.net.dim = 3;
@@ -83,7 +81,7 @@ Register reg(
                            {"seeds", o->split_seeds},
                            {"targets", cli->targets},
                            {"corrections", cli->corrections},
-                           {"by_location", cli->by_location},
+                           {"by_location", o->by_location},
                            {"seed", common.seed},
                            {"threads", o->threads},
                            {"fit", o->fit.to_json()}},

@@ -18,6 +18,7 @@
 #include "rbsm/io/run_folder.hpp"
 #include "rbsm/io/table.hpp"
 #include "rbsm/nn/checkpoint.hpp"
+#include "rbsm/nn/eigen_tensor.hpp"
 #include "rbsm/nn/torchscript_export.hpp"
 #include "rbsm/random.hpp"
 
@@ -217,10 +218,7 @@ json run_torchscript_lid(const TorchScriptArgs& ts, anatomy::LidOptions lid, con
     sbar.finish();
   }
   const std::int64_t count = x0.size(0), D = model.dim();
-  const auto xc = x0.to(torch::kFloat64).contiguous();
-  const Eigen::MatrixXd points =
-      Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(xc.data_ptr<double>(),
-                                                                                               count, D);
+  const Eigen::MatrixXd points = nn::to_eigen(x0.reshape({count, D}));
   io::Progress bar("lid-bench: estimate", static_cast<std::size_t>(count * 3));
   const auto methods =
       anatomy::evaluate_lid(model.time_score(), points, {}, lid, Rng(common.seed, 300)(),

@@ -8,6 +8,7 @@
 #include "rbsm/anatomy/model_field.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/io/progress.hpp"
+#include "rbsm/nn/eigen_tensor.hpp"
 #include "rbsm/nn/sde.hpp"
 #include "rbsm/nn/tensor_data.hpp"
 #include "rbsm/random.hpp"
@@ -165,13 +166,8 @@ LidPerClassStudy lid_per_class_study(const nn::LoadedScoreModel& model, const da
     if (members[c].empty()) continue;
     const auto n = static_cast<std::int64_t>(members[c].size());
     // only the chosen digits, in model space, as an n x D double matrix
-    const torch::Tensor x0 = nn::to_model_space(images.index_select(0, torch::tensor(members[c], torch::kInt64)))
-                                 .reshape({n, score.dim})
-                                 .to(torch::kFloat64)
-                                 .contiguous();
-    const Eigen::MatrixXd points =
-        Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x0.data_ptr<double>(),
-                                                                                                 n, score.dim);
+    const Eigen::MatrixXd points = nn::to_eigen(
+        nn::to_model_space(images.index_select(0, torch::tensor(members[c], torch::kInt64))).reshape({n, score.dim}));
     const auto methods =
         evaluate_lid(score, points, {}, lid, Rng(options.seed, 200 + c)(),
                      [&](std::int64_t done, std::int64_t) { bar.update(static_cast<std::size_t>(before + done)); });

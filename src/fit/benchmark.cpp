@@ -79,6 +79,13 @@ FitModel train_or_reuse(const Mat& train, const Mat& val, const FitOptions& o, c
   return FitModel::load(out);
 }
 
+/// `base` for target t, with the RB-only options (spread, leave-one-out) at their defaults for raw targets.
+FitOptions for_target(FitOptions base, Target t) {
+  base.target = t;
+  if (t == Target::raw) base.spread = 1, base.leave_one_out = true;
+  return base;
+}
+
 /// choose_sigma_eval, reporting each candidate as progress and polling the stop flag between candidates (the
 /// evaluation of a sharp fit takes minutes: an interrupt must not wait for all of it).
 ModelDensity choose_polled(FitModel& model, const Mat& val, dsm::Correction correction,
@@ -128,9 +135,7 @@ EarthBenchmarkResult earth_benchmark(const EarthBenchmarkOptions& o) {
         ds.methods[0].sigma_eval.push_back(bw.kappa);
       }
       for (std::size_t ti = 0; ti < o.targets.size(); ++ti) {
-        FitOptions fo = o.fit;
-        fo.target = o.targets[ti];
-        if (fo.target == Target::raw) fo.spread = 1, fo.leave_one_out = true;  // RB-only options
+        FitOptions fo = for_target(o.fit, o.targets[ti]);
         fo.seed = o.fit.seed + seed;
         fo.net.dim = 3;
         const fs::path run = o.out / name / (to_string(fo.target) + "-seed" + std::to_string(seed));
@@ -241,9 +246,7 @@ KnownTruthResult known_truth_study(const KnownTruthOptions& o) {
       r.rows.push_back({n, "kde", s.mean, s.se, 0.0, bw.kappa});
     }
     for (Target t : o.targets) {
-      FitOptions fo = o.fit;
-      fo.target = t;
-      if (t == Target::raw) fo.spread = 1, fo.leave_one_out = true;
+      FitOptions fo = for_target(o.fit, t);
       fo.net.dim = D;
       const fs::path run = o.out / ("n" + std::to_string(n) + "-" + to_string(t));
       const std::string phase = "n=" + std::to_string(n) + " " + to_string(t);

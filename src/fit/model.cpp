@@ -24,15 +24,8 @@ constexpr Eigen::Index kChunk = 16384;
 /// evaluations of 1e-2).
 constexpr double kScreenTol = 1e-2;
 
-Mat to_mat(const torch::Tensor& t) {
-  const torch::Tensor c = t.detach().to(torch::kFloat64).contiguous();
-  Mat m(c.size(0), c.dim() > 1 ? c.size(1) : 1);
-  auto a = c.reshape({c.size(0), -1});
-  auto acc = a.accessor<double, 2>();
-  for (Eigen::Index i = 0; i < m.rows(); ++i)
-    for (Eigen::Index k = 0; k < m.cols(); ++k) m(i, k) = acc[i][k];
-  return m;
-}
+/// An [n] or [n, k] tensor as an n x 1 or n x k matrix.
+Mat to_mat(const torch::Tensor& t) { return nn::to_eigen(t.reshape({t.size(0), -1})); }
 
 torch::Tensor mean_curvatures(const geometry::Manifold& M, const Mat& Z) {
   Mat H(Z.rows(), Z.cols());
@@ -205,19 +198,19 @@ ModelDensity choose_sigma_eval(FitModel& model, const Mat& val, dsm::Correction 
     bound = std::min(bound, nll[k] + err[k]);
     if (on_candidate) on_candidate(k + 1, cand.size());
   }
-  // Stage 2: the candidates that can still be the best (NLL_k - 2 e_k <= bound) at the requested tolerance.
-  std::size_t best = 0;
+  // Stage 2: the candidates that can still be the best (NLL_k - 2 e_k <= bound) at the requested tolerance;
+  // the best of them. With one stage (a requested tolerance >= the screening one) every candidate is final.
+  const bool two_stages = screen.rel_tol > cubature.rel_tol;
+  std::size_t best = cand.size();
   for (std::size_t k = 0; k < cand.size(); ++k) {
-    if (screen.rel_tol > cubature.rel_tol && nll[k] - err[k] <= bound) {
+    if (two_stages) {
+      if (nll[k] - err[k] > bound) continue;
       d[k] = model_density(model, cand[k], correction, cubature);
       nll[k] = -log_density(model, d[k], val).mean();
-      err[k] = 0;
       if (on_candidate) on_candidate(cand.size(), cand.size());
     }
-    if (err[k] == 0 && (err[best] != 0 || nll[k] < nll[best])) best = k;
+    if (best == cand.size() || nll[k] < nll[best]) best = k;
   }
-  if (screen.rel_tol == cubature.rel_tol)  // one stage: every candidate is final
-    best = static_cast<std::size_t>(std::min_element(nll.begin(), nll.end()) - nll.begin());
   if (table)
     for (std::size_t k = 0; k < cand.size(); ++k) table->emplace_back(cand[k], nll[k]);
   return d[best];

@@ -73,18 +73,16 @@ FitData load_fit_data(const geometry::Manifold& M, const DataSpec& spec, std::ui
 
 Evaluation evaluate_fit(FitModel& model, const FitData& data, const EvaluationOptions& o) {
   Evaluation e;
-  const auto phase = [&](const std::string& name) {
-    return [&o, name](std::size_t done, std::size_t total) {
-      if (o.progress) o.progress(name, done, total);
-      if (o.should_stop && o.should_stop())
-        throw Error("interrupted while choosing sigma_eval (" + std::to_string(done) + " of " + std::to_string(total) +
-                    " candidates done; the trained model is kept)");
-    };
+  const auto on_candidate = [&o](std::size_t done, std::size_t total) {
+    if (o.progress) o.progress("sigma_eval", done, total);
+    if (o.should_stop && o.should_stop())
+      throw Error("interrupted while choosing sigma_eval (" + std::to_string(done) + " of " + std::to_string(total) +
+                  " candidates done; the trained model is kept)");
   };
   if (o.sigma_eval > 0) {
     e.density = model_density(model, o.sigma_eval, o.correction, o.cubature);
   } else {
-    e.density = choose_sigma_eval(model, data.val, o.correction, o.cubature, &e.sigma_table, phase("sigma_eval"));
+    e.density = choose_sigma_eval(model, data.val, o.correction, o.cubature, &e.sigma_table, on_candidate);
   }
   const auto nll = [&](const Mat& Z) { return -log_density(model, e.density, Z).mean(); };
   e.nll = {nll(data.train), nll(data.val), nll(data.test)};

@@ -10,6 +10,7 @@
 #include "rbsm/error.hpp"
 #include "rbsm/io/files.hpp"
 #include "rbsm/io/json_read.hpp"
+#include "rbsm/nn/eigen_tensor.hpp"
 #include "rbsm/nn/schedule.hpp"
 #include "rbsm/random.hpp"
 #include "rbsm/sampling/drifts.hpp"
@@ -119,12 +120,9 @@ std::function<Vec(const Vec&)> mlp_field(MLP& model, const geometry::Manifold& m
   torch::NoGradGuard guard;
   for (const auto& m : *model->linears) {
     auto lin = m->as<torch::nn::Linear>();
-    const auto W = lin->weight.detach().to(torch::kCPU, torch::kDouble).contiguous();
-    const auto b = lin->bias.detach().to(torch::kCPU, torch::kDouble).contiguous();
     Layer L;
-    L.W = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-        W.data_ptr<double>(), W.size(0), W.size(1));
-    L.b = Eigen::Map<const Vec>(b.data_ptr<double>(), b.size(0));
+    L.W = to_eigen(lin->weight);
+    L.b = to_eigen(lin->bias.unsqueeze(1)).col(0);
     layers->push_back(std::move(L));
   }
   if (layers->front().W.cols() != manifold.ambient_dim() || layers->back().W.rows() != manifold.ambient_dim())
