@@ -49,19 +49,28 @@ struct StudyHooks {
   std::size_t done = 0, total = 0;
 };
 
-/// Trains one fit into `out`, or reuses the finished fit of the same options there (out/trained.json
-/// is written after training completes, so an interrupted study resumes where it stopped).
+/// The parsed JSON file at `path` if it exists and parses, else null.
+nlohmann::json read_json_or_null(const fs::path& path) {
+  if (!fs::exists(path)) return nullptr;
+  try {
+    return nlohmann::json::parse(io::read_file(path));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+/// What a finished fit is reused by: its options and the data it was trained on (`data`: the data spec,
+/// split seed, split kind). A folder trained on another split, or with other options, is retrained.
+nlohmann::json fit_key(const FitOptions& o, const nlohmann::json& data) {
+  return {{"options", o.to_json()}, {"data", data}};
+}
+
+/// Trains one fit into `out`, or reuses the finished fit of the same key there (out/trained.json holds the
+/// key and is written after training completes, so an interrupted study resumes where it stopped).
 FitModel train_or_reuse(const Mat& train, const Mat& val, const FitOptions& o, const fs::path& out,
                         const nlohmann::json& extra, StudyHooks& h, const std::string& phase) {
   const fs::path marker = out / "trained.json";
-  bool reuse = false;
-  if (fs::exists(marker)) {
-    try {
-      reuse = nlohmann::json::parse(io::read_file(marker)) == o.to_json();
-    } catch (const std::exception&) {
-    }
-  }
-  if (!reuse) {
+  if (read_json_or_null(marker) != fit_key(o, extra)) {
     fs::remove_all(out);
     fs::create_directories(out);
     FitHooks hooks;
@@ -72,7 +81,7 @@ FitModel train_or_reuse(const Mat& train, const Mat& val, const FitOptions& o, c
     };
     const TrainOutcome t = train_fit(train, val, o, out, false, hooks, extra);
     if (t.stopped) throw Error("interrupted during " + phase + " (finished fits are kept in their folders)");
-    io::atomic_write(marker, o.to_json().dump());
+    io::atomic_write(marker, fit_key(o, extra).dump());
   }
   h.done += static_cast<std::size_t>(o.steps);
   if (h.progress) h.progress(phase + " evaluating", h.done, h.total);
@@ -87,17 +96,48 @@ FitOptions for_target(FitOptions base, Target t) {
 }
 
 /// choose_sigma_eval, reporting each candidate as progress and polling the stop flag between candidates (the
-/// evaluation of a sharp fit takes minutes: an interrupt must not wait for all of it).
-ModelDensity choose_polled(FitModel& model, const Mat& val, dsm::Correction correction,
+/// evaluation of a sharp fit takes minutes: an interrupt must not wait for all of it). The choice is kept in
+/// run/eval-<correction>.json with the fit's key and the cubature options, and reused when both match: a
+/// resumed study re-evaluates nothing it finished.
+ModelDensity choose_polled(FitModel& model, const fs::path& run, const Mat& val, dsm::Correction correction,
                            const numerics::CubatureOptions& cubature, const StudyHooks& h, const std::string& phase) {
-  return choose_sigma_eval(model, val, correction, cubature, nullptr, [&](std::size_t k, std::size_t n) {
-    if (h.progress)
-      h.progress(
-          phase + " sigma_eval (" + dsm::to_string(correction) + ") " + std::to_string(k) + "/" + std::to_string(n),
-          h.done, h.total);
+  const fs::path cache = run / ("eval-" + dsm::to_string(correction) + ".json");
+  const nlohmann::json key = {{"fit", read_json_or_null(run / "trained.json")},
+                              {"correction", dsm::to_string(correction)},
+                              {"rel_tol", cubature.rel_tol},
+                              {"order", cubature.order},
+                              {"max_evaluations", cubature.max_evaluations},
+                              {"samples", cubature.samples},
+                              {"seed", cubature.seed}};
+  const nlohmann::json cached = read_json_or_null(cache);
+  if (cached.is_object() && cached.value("key", nlohmann::json()) == key) {
+    try {
+      ModelDensity d;
+      d.correction = correction;
+      d.sigma = cached.at("sigma_eval").get<double>();
+      d.normaliser.log_z = cached.at("log_normaliser").get<double>();
+      d.normaliser.error = cached.at("log_normaliser_error").get<double>();
+      d.normaliser.method = cached.at("normaliser_method").get<std::string>();
+      d.normaliser.converged = cached.at("converged").get<bool>();
+      if (std::isfinite(d.sigma) && d.sigma > 0 && std::isfinite(d.normaliser.log_z)) return d;
+    } catch (const std::exception&) {
+    }
+  }
+  const auto on_candidate = [&](std::size_t k, std::size_t n) {
+    const std::string what = " sigma_eval (" + dsm::to_string(correction) + ") ";
+    if (h.progress) h.progress(phase + what + std::to_string(k) + "/" + std::to_string(n), h.done, h.total);
     if (h.should_stop && h.should_stop())
       throw Error("interrupted during " + phase + " (finished fits are kept in their folders)");
-  });
+  };
+  const ModelDensity d = choose_sigma_eval(model, val, correction, cubature, nullptr, on_candidate);
+  io::atomic_write(cache, nlohmann::json{{"key", key},
+                                         {"sigma_eval", d.sigma},
+                                         {"log_normaliser", d.normaliser.log_z},
+                                         {"log_normaliser_error", d.normaliser.error},
+                                         {"normaliser_method", d.normaliser.method},
+                                         {"converged", d.normaliser.converged}}
+                              .dump(2));
+  return d;
 }
 
 }  // namespace
@@ -145,7 +185,7 @@ EarthBenchmarkResult earth_benchmark(const EarthBenchmarkOptions& o) {
             train_or_reuse(data.train, data.val, fo, run,
                            {{"data", spec.data}, {"split_seed", seed}, {"by_location", o.by_location}}, hooks, phase);
         for (std::size_t ci = 0; ci < o.corrections.size(); ++ci) {
-          const ModelDensity d = choose_polled(model, data.val, o.corrections[ci], o.cubature, hooks, phase);
+          const ModelDensity d = choose_polled(model, run, data.val, o.corrections[ci], o.cubature, hooks, phase);
           const double nll = -log_density(model, d, data.test).mean();
           if (!std::isfinite(nll))
             throw NumericalError("earth benchmark: a test NLL is not finite (" + run.string() + ")");
@@ -250,8 +290,9 @@ KnownTruthResult known_truth_study(const KnownTruthOptions& o) {
       fo.net.dim = D;
       const fs::path run = o.out / ("n" + std::to_string(n) + "-" + to_string(t));
       const std::string phase = "n=" + std::to_string(n) + " " + to_string(t);
-      FitModel model = train_or_reuse(train, val, fo, run, {{"data", "synthetic"}, {"dist", o.dist}}, hooks, phase);
-      const ModelDensity d = choose_polled(model, val, dsm::Correction::none, o.cubature, hooks, phase);
+      FitModel model =
+          train_or_reuse(train, val, fo, run, {{"data", "synthetic"}, {"dist", o.dist}, {"n", n}}, hooks, phase);
+      const ModelDensity d = choose_polled(model, run, val, dsm::Correction::none, o.cubature, hooks, phase);
       const stats::Summary s = kl_of(log_density(model, d, mc));
       r.rows.push_back({n, to_string(t), s.mean, s.se, d.normaliser.error, d.sigma});
     }

@@ -1,12 +1,18 @@
 // The benchmark studies' building blocks (include/rbsm/fit/benchmark.hpp): the Monte Carlo KL against the
-// closed-form KL between two von Mises-Fisher densities on S^2, and the studies' option checks.
+// closed-form KL between two von Mises-Fisher densities on S^2, the studies' option checks, and how a resumed
+// study reuses finished fits and evaluations.
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "rbsm/dist/density.hpp"
 #include "rbsm/error.hpp"
 #include "rbsm/fit/benchmark.hpp"
+#include "rbsm/io/files.hpp"
 #include "rbsm/numerics/constants.hpp"
 
 namespace rbsm::fit {
@@ -62,6 +68,55 @@ TEST(EarthBenchmark, RefusesOtherManifoldsAndEmptyLists) {
   o.split_seeds.clear();
   EXPECT_THROW(earth_benchmark(o), InvalidArgument);
   EXPECT_EQ(published_earth_nll().size(), 7u);
+}
+
+TEST(EarthBenchmark, AResumedStudyReusesFinishedFitsAndEvaluationsOnlyWhenTheirKeysMatch) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("rbsm_earth_resume_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  EarthBenchmarkOptions o;
+  o.datasets = {"volcano"};
+  o.split_seeds = {0};
+  o.targets = {Target::raw};
+  o.corrections = {dsm::Correction::none};
+  o.fit.steps = 30;
+  o.fit.eval_every = 10;
+  o.fit.val_examples = 256;
+  o.fit.net.width = 16;
+  o.fit.net.depth = 1;
+  o.fit.sigma_min = 0.1;
+  o.fit.levels = 4;
+  o.cubature.rel_tol = 1e-3;
+  o.out = dir;
+  o.threads = 1;
+  const fs::path run = dir / "volcano" / "raw-seed0";
+  const auto nll = [&] { return earth_benchmark(o).datasets.at(0).methods.at(1).test_nll.at(0); };
+  const double first = nll();
+  const fs::path cache = run / "eval-none.json";
+  ASSERT_TRUE(fs::exists(cache));
+  const auto mtime = fs::last_write_time(run / "checkpoint.pt");
+  EXPECT_EQ(nll(), first);  // bit-identical from the cache (JSON doubles round-trip)
+  // The evaluation is read from the cache: log Z raised by 1 raises every test NLL by exactly 1.
+  nlohmann::json c = nlohmann::json::parse(io::read_file(cache));
+  c["log_normaliser"] = c["log_normaliser"].get<double>() + 1.0;
+  io::atomic_write(cache, c.dump());
+  EXPECT_NEAR(nll(), first + 1.0, 1e-9);
+  EXPECT_EQ(fs::last_write_time(run / "checkpoint.pt"), mtime);  // the fit itself was not retrained
+  // Other cubature options: re-evaluated (the doctored log Z is gone; a tighter rule moves log Z < 1e-3).
+  o.cubature.rel_tol = 1e-4;
+  EXPECT_NEAR(nll(), first, 2e-3);
+  EXPECT_EQ(fs::last_write_time(run / "checkpoint.pt"), mtime);
+  // Another split of the same folder (by location): retrained, and its evaluation redone.
+  c = nlohmann::json::parse(io::read_file(cache));
+  c["log_normaliser"] = c["log_normaliser"].get<double>() + 1.0;
+  io::atomic_write(cache, c.dump());
+  o.by_location = true;
+  const double by_location = nll();
+  const nlohmann::json marker = nlohmann::json::parse(io::read_file(run / "trained.json"));
+  EXPECT_EQ(marker.at("data").at("by_location"), true);
+  EXPECT_EQ(nlohmann::json::parse(io::read_file(cache)).at("key").at("fit"), marker);
+  EXPECT_GT(std::abs(by_location - (first + 1.0)), 1e-6);
+  fs::remove_all(dir);
 }
 
 }  // namespace
