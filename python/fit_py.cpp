@@ -331,6 +331,38 @@ void bind_fit(pb::module_& m) {
         "level_power a: level l drawn with probability ~ sigma_l^-a; spread c (rb): y = pi(Z + c sigma xi);\n"
         "leave_one_out=False (rb): the own point stays among the references (`rbsm fit --no-leave-one-out`).");
   m.def(
+      "fit_data",
+      [](const pb::object& Mobj, const std::string& data, const std::vector<double>& split, std::uint64_t split_seed,
+         bool by_location, const std::string& dist, std::uint64_t seed, const std::string& format, double tolerance,
+         bool project) {
+        const auto M = geometry::make_manifold(Mobj.attr("spec").cast<std::string>());
+        fit::DataSpec spec;
+        spec.data = data;
+        spec.dist = dist;
+        spec.split = split;
+        spec.split_seed = split_seed;
+        spec.by_location = by_location;
+        spec.points.format = data::parse_point_format(format);
+        spec.points.tolerance = tolerance;
+        spec.points.project = project;
+        fit::FitData d;
+        without_gil([&] { d = fit::load_fit_data(*M, spec, seed); });
+        pb::dict out;
+        out["train"] = to_numpy(d.train);
+        out["val"] = to_numpy(d.val);
+        out["test"] = to_numpy(d.test);
+        out["test_duplicates_in_train"] = d.test_duplicates_in_train;
+        out["source"] = d.source;
+        return out;
+      },
+      "M"_a, "data"_a, "split"_a = std::vector<double>{0.8, 0.1, 0.1}, "split_seed"_a = 0, "by_location"_a = false,
+      "dist"_a = "", "seed"_a = 0, "format"_a = "ambient", "tolerance"_a = 1e-6, "project"_a = false,
+      "The train / val / test split `rbsm fit --data DATA` and `rbsm earth-benchmark` use, as a dict of (N, D)\n"
+      "arrays (plus test_duplicates_in_train and source). data: a file (CSV/TSV/.npy in `format`),\n"
+      "'earth:volcano|earthquake|flood|fire' (sphere:2) or 'synthetic:N' (N exact draws of `dist`, streams of\n"
+      "`seed`); split fractions and split_seed as `--split` / `--split-seed`; by_location=True puts all copies\n"
+      "of a location on one side (`--split-by location`). Raises ValueError / OSError naming the problem.");
+  m.def(
       "load_fit",
       [](const std::string& path, const pb::object& val) {
         PyFitRun r = open_run(path, Mat(), Mat(), Mat());

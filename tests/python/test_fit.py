@@ -109,3 +109,34 @@ def test_newer_options_reach_the_checkpoint(run, data, tmp_path):
     assert (o["net"]["fourier_features"], o["net"]["fourier_scale"]) == (4, 8.0)
     assert not {"level_power", "spread", "leave_one_out"} & set(run.options)  # defaults are not written
 
+
+
+def test_fit_data_gives_the_cli_splits_of_the_catalogues():
+    M = rbsm.manifold("sphere:2")
+    here = os.path.dirname(os.path.abspath(__file__))
+    raw = np.loadtxt(os.path.join(here, "..", "..", "data", "earth", "volerup.csv"), delimiter=",", comments="#",
+                     skiprows=2)
+    lat, lon = np.radians(raw[:, 0]), np.radians(raw[:, 1])
+    catalogue = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], 1)
+
+    def key(X):  # the rows in a canonical order (distinct locations differ by > 1e-5)
+        return X[np.lexsort(np.round(X, 6).T[::-1])]
+
+    d = rbsm.fit_data(M, "earth:volcano", split_seed=2)
+    assert (len(d["train"]), len(d["val"]), len(d["test"])) == (662, 82, 83)
+    # a partition of the catalogue's rows, read here independently
+    assert np.allclose(key(np.concatenate([d["train"], d["val"], d["test"]])), key(catalogue), rtol=0, atol=1e-12)
+    train_rows = set(map(tuple, d["train"]))
+    assert d["test_duplicates_in_train"] == sum(tuple(z) in train_rows for z in d["test"])
+    assert d["test_duplicates_in_train"] > 40  # most volcano test points sit on a training location
+    again, other = rbsm.fit_data(M, "earth:volcano", split_seed=2), rbsm.fit_data(M, "earth:volcano", split_seed=3)
+    assert np.array_equal(again["test"], d["test"]) and not np.array_equal(other["test"], d["test"])
+    # by location: no test point has a copy in train, and it is still a partition
+    b = rbsm.fit_data(M, "earth:volcano", split_seed=2, by_location=True)
+    assert b["test_duplicates_in_train"] == 0
+    assert not set(map(tuple, b["test"])) & set(map(tuple, b["train"]))
+    assert np.allclose(key(np.concatenate([b["train"], b["val"], b["test"]])), key(catalogue), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="sphere:2"):
+        rbsm.fit_data(rbsm.manifold("torus:3,1"), "earth:volcano")
+    with pytest.raises((ValueError, OSError), match="nope"):
+        rbsm.fit_data(M, "earth:nope")
