@@ -10,13 +10,16 @@ For fits of one catalogue and split (run folders of `rbsm earth-benchmark` or `r
 2. Per level, each fit's density p_sigma against the smoothed empirical measure q_sigma that its target is the
    score of (a vMF KDE of the training split with kappa = 1 / sigma^2): test NLL, log Z, the mass farther
    than 0.1 rad from every training point, and the spread (sd) of log p - log q_sigma over the training
-   points, i.e. how wrong the relative heights of the peaks are.
+   points split into its between-cluster part (clusters: single linkage of the training points at 3 sigma;
+   the sd of the cluster means, i.e. how wrong the relative masses of separated peaks are) and its
+   within-cluster part (the local shape).
 
     PYTHONPATH=build/python /usr/bin/python3 scripts/rb_deficit.py volcano RUN_RAW RUN_RB [RUN ...]
 """
 import argparse
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
 
 import rbsm
 
@@ -27,6 +30,15 @@ def vmf_kde_log_density(Z, refs, kappa):
     a = kappa * Z @ refs.T
     m = a.max(1, keepdims=True)
     return (m[:, 0] + np.log(np.exp(a - m).sum(1))) - np.log(len(refs)) + log_c
+
+
+def between_within(g, labels):
+    """sd of g split into the sd of its cluster means (weighted by size) and the sd within clusters."""
+    k = labels - labels.min()
+    size = np.bincount(k)
+    means = np.bincount(k, weights=g) / size
+    between = np.sqrt(np.average((means - g.mean())**2, weights=size))
+    return between, np.sqrt(np.mean((g - means[k])**2))
 
 
 def fibonacci_sphere(n):
@@ -76,7 +88,7 @@ def main():
 
     print("\n## 2. density at sigma against q_sigma (vMF KDE of train, kappa = 1/sigma^2)")
     print("| sigma | q_sigma test NLL | " + " | ".join(
-        f"fit {k}: test NLL, log Z, mass far, sd(log p - log q) on train" for k in range(len(runs))) + " |")
+        f"fit {k}: test NLL, log Z, mass far, sd(log p - log q) between / within" for k in range(len(runs))) + " |")
     print("|---" * (2 + len(runs)) + "|")
     grid = fibonacci_sphere(40000)
     far = (grid @ train.T).max(1) < np.cos(0.1)
@@ -88,8 +100,9 @@ def main():
             dens = run.density(sigma=s, tol=1e-3)
             mass_far = np.exp(run.log_density(grid[far], sigma=s, tol=1e-3)).sum() * 4 * np.pi / len(grid)
             gap = run.log_density(train, sigma=s, tol=1e-3) - q_train
+            between, within = between_within(gap, fcluster(linkage(train, "single"), t=3 * s, criterion="distance"))
             test_nll = -run.log_density(test, sigma=s, tol=1e-3).mean()
-            cells.append(f"{test_nll:.3f}, {dens['log_normaliser']:.2f}, {mass_far:.3f}, {gap.std():.2f}")
+            cells.append(f"{test_nll:.3f}, {dens['log_normaliser']:.2f}, {mass_far:.3f}, {between:.2f} / {within:.2f}")
         print("| " + " | ".join(cells) + " |")
 
 
