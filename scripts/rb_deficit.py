@@ -9,7 +9,8 @@ For fits of one catalogue and split (run folders of `rbsm earth-benchmark` or `r
    from the training split (or the test split with --at test).
 2. Per level, each fit's density p_sigma against the smoothed empirical measure q_sigma that its target is the
    score of (a vMF KDE of the training split with kappa = 1 / sigma^2): test NLL, log Z, the mass farther
-   than 0.1 rad from every training point, and the spread (sd) of log p - log q_sigma over the training
+   than 0.1 rad from every training point (log Z includes the energy's arbitrary constant: compare it only
+   between levels of one fit), and the spread (sd) of log p - log q_sigma over the training
    points split into its between-cluster part (clusters: single linkage of the training points at 3 sigma;
    the sd of the cluster means, i.e. how wrong the relative masses of separated peaks are) and its
    within-cluster part (the local shape).
