@@ -65,21 +65,39 @@ nlohmann::json fit_key(const FitOptions& o, const nlohmann::json& data) {
   return {{"options", o.to_json()}, {"data", data}};
 }
 
+/// True if out/checkpoint.pt is an unfinished fit of options `o` on the data `extra` (a study stopped during it).
+bool resumable(const fs::path& out, const FitOptions& o, const nlohmann::json& extra) {
+  if (!fs::exists(out / "checkpoint.pt")) return false;
+  try {
+    const nlohmann::json config = FitModel::load(out).config();
+    if (config.at("fit") != o.to_json()) return false;
+    for (const auto& [key, value] : extra.items())
+      if (!config.contains(key) || config.at(key) != value) return false;
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 /// Trains one fit into `out`, or reuses the finished fit of the same key there (out/trained.json holds the
-/// key and is written after training completes, so an interrupted study resumes where it stopped).
+/// key and is written after training completes), or continues the unfinished one of the same key from its
+/// checkpoint (bit-identical to an uninterrupted fit): an interrupted study resumes where it stopped.
 FitModel train_or_reuse(const Mat& train, const Mat& val, const FitOptions& o, const fs::path& out,
                         const nlohmann::json& extra, StudyHooks& h, const std::string& phase) {
   const fs::path marker = out / "trained.json";
   if (read_json_or_null(marker) != fit_key(o, extra)) {
-    fs::remove_all(out);
-    fs::create_directories(out);
+    const bool resume = resumable(out, o, extra);
+    if (!resume) {
+      fs::remove_all(out);
+      fs::create_directories(out);
+    }
     FitHooks hooks;
     hooks.should_stop = h.should_stop;
     hooks.on_step = [&](std::int64_t step, double loss) {
       if (h.progress)
         h.progress(phase + " loss " + io::format_double(loss), h.done + static_cast<std::size_t>(step), h.total);
     };
-    const TrainOutcome t = train_fit(train, val, o, out, false, hooks, extra);
+    const TrainOutcome t = train_fit(train, val, o, out, resume, hooks, extra);
     if (t.stopped) throw Error("interrupted during " + phase + " (finished fits are kept in their folders)");
     io::atomic_write(marker, fit_key(o, extra).dump());
   }

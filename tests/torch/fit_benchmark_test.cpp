@@ -119,5 +119,44 @@ TEST(EarthBenchmark, AResumedStudyReusesFinishedFitsAndEvaluationsOnlyWhenTheirK
   fs::remove_all(dir);
 }
 
+TEST(EarthBenchmark, AStudyStoppedDuringAFitContinuesThatFitBitIdentically) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("rbsm_earth_stop_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  EarthBenchmarkOptions o;
+  o.datasets = {"volcano"};
+  o.split_seeds = {0};
+  o.targets = {Target::rb};
+  o.corrections = {dsm::Correction::none};
+  o.fit.steps = 40;
+  o.fit.eval_every = 10;
+  o.fit.checkpoint_every = 10;
+  o.fit.val_examples = 256;
+  o.fit.net.width = 16;
+  o.fit.net.depth = 1;
+  o.fit.sigma_min = 0.1;
+  o.fit.levels = 4;
+  o.cubature.rel_tol = 1e-3;
+  o.threads = 1;
+  o.out = dir / "whole";
+  const double whole = earth_benchmark(o).datasets.at(0).methods.at(1).test_nll.at(0);
+
+  o.out = dir / "stopped";
+  int polls = 0;
+  o.should_stop = [&] { return ++polls > 25; };  // during the fit's training (40 steps)
+  EXPECT_THROW(earth_benchmark(o), Error);
+  const fs::path run = o.out / "volcano" / "rb-seed0";
+  ASSERT_TRUE(fs::exists(run / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(run / "trained.json"));
+  o.should_stop = {};
+  std::size_t first_step = 0;
+  o.progress = [&](const std::string& phase, std::size_t done, std::size_t) {
+    if (first_step == 0 && phase.find(" loss ") != std::string::npos) first_step = done;
+  };
+  EXPECT_EQ(earth_benchmark(o).datasets.at(0).methods.at(1).test_nll.at(0), whole);
+  EXPECT_GE(first_step, 20u);  // continued from the checkpoint, not from step 0
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace rbsm::fit
