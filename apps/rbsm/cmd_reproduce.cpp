@@ -70,7 +70,8 @@ std::string render_report(const std::string& profile, const std::vector<ReportSe
 /// `reproduce --profile quick` on the idle 2-core machine on 2026-12-05 (12 min 47 s wall in all, 1201 CPU s user
 /// + 262 s system). Full: docs/diffusion.md (mnist); earth and manifold-fit from their parts measured at
 /// --threads 1 on 2026-12-05 (docs/fit.md §7-8: 7.5 h of CPU for earth's 80 fits with both corrections, random
-/// and by-location splits; 75 min for manifold-fit's 24); the others are the quick measurements scaled by the
+/// and by-location splits; 66 min for the first 23 of manifold-fit's 24 fits, and an estimated 1.5 h for the 24th,
+/// rb on 20000 torus points, whose RB targets dominate); the others are the quick measurements scaled by the
 /// sample counts and training lengths (not measured end to end). An experiment missing here counts as one minute.
 struct Estimate {
   const char* name;
@@ -79,7 +80,7 @@ struct Estimate {
 constexpr Estimate kEstimates[] = {
     {"curvature", 1, 3},  {"variance", 4, 200},  {"expansion", 2, 15},       {"equilibrium", 50, 600},
     {"regress", 27, 600}, {"mnist", 216, 3600},  {"anatomy", 63, 900},       {"vae", 51, 1800},
-    {"lid", 126, 2400},   {"earth", 174, 27000}, {"manifold-fit", 53, 4500},
+    {"lid", 126, 2400},   {"earth", 174, 27000}, {"manifold-fit", 53, 9000},
 };
 
 double estimate_seconds(const std::string& name, const std::string& profile) {
