@@ -22,6 +22,15 @@ namespace {
 namespace fs = std::filesystem;
 using namespace pybind11::literals;
 
+/// The reading options of points given in `format` (the keywords format, tolerance, project).
+data::PointOptions point_options(const std::string& format, double tolerance, bool project) {
+  data::PointOptions po;
+  po.format = data::parse_point_format(format);
+  po.tolerance = tolerance;
+  po.project = project;
+  return po;
+}
+
 /// Rows given from Python as points of M in `format` (errors name the row, as `rbsm fit` names the line).
 Mat points_of(const pb::handle& obj, const geometry::Manifold& M, const data::PointOptions& po, const char* name) {
   const int cols = data::format_columns(po.format, M);
@@ -113,10 +122,7 @@ PyFitRun fit_model(const pb::handle& Mobj, const pb::handle& data, const pb::obj
   o.threads = threads;
   o.validate();
 
-  data::PointOptions po;
-  po.format = data::parse_point_format(format);
-  po.tolerance = tolerance;
-  po.project = project;
+  const data::PointOptions po = point_options(format, tolerance, project);
   const Mat all = points_of(data, *M, po, "data");
   Mat train, val, test(0, M->ambient_dim());
   if (val_obj.is_none()) {
@@ -342,9 +348,7 @@ void bind_fit(pb::module_& m) {
         spec.split = split;
         spec.split_seed = split_seed;
         spec.by_location = by_location;
-        spec.points.format = data::parse_point_format(format);
-        spec.points.tolerance = tolerance;
-        spec.points.project = project;
+        spec.points = point_options(format, tolerance, project);
         fit::FitData d;
         without_gil([&] { d = fit::load_fit_data(*M, spec, seed); });
         pb::dict out;

@@ -204,11 +204,7 @@ Register reg(
         const fit::Evaluation ev = fit::evaluate_fit(model, d, eo);
         if (eval_progress) eval_progress->finish();
         result.update(fit::to_json(ev));
-        run.write_json("density.json", {{"sigma_eval", ev.density.sigma},
-                                        {"correction", dsm::to_string(ev.density.correction)},
-                                        {"log_normaliser", ev.density.normaliser.log_z},
-                                        {"log_normaliser_error", ev.density.normaliser.error},
-                                        {"normaliser_method", ev.density.normaliser.method}});
+        run.write_json("density.json", fit::to_json(ev.density));
         const io::Figure map =
             fit::density_map(model, ev.density, d.test, d.source + ": model log density, test points");
         if (!map.panels.empty()) map.save(run.path("density_map.png"));

@@ -115,12 +115,13 @@ FitOptions for_target(FitOptions base, Target t) {
 
 /// choose_sigma_eval, reporting each candidate as progress and polling the stop flag between candidates (the
 /// evaluation of a sharp fit takes minutes: an interrupt must not wait for all of it). The choice is kept in
-/// run/eval-<correction>.json with the fit's key and the cubature options, and reused when both match: a
+/// run/eval-<correction>.json under the fit's key and the cubature options, and reused when both match: a
 /// resumed study re-evaluates nothing it finished.
-ModelDensity choose_polled(FitModel& model, const fs::path& run, const Mat& val, dsm::Correction correction,
-                           const numerics::CubatureOptions& cubature, const StudyHooks& h, const std::string& phase) {
+ModelDensity choose_polled(FitModel& model, const fs::path& run, const nlohmann::json& fit, const Mat& val,
+                           dsm::Correction correction, const numerics::CubatureOptions& cubature, const StudyHooks& h,
+                           const std::string& phase) {
   const fs::path cache = run / ("eval-" + dsm::to_string(correction) + ".json");
-  const nlohmann::json key = {{"fit", read_json_or_null(run / "trained.json")},
+  const nlohmann::json key = {{"fit", fit},
                               {"correction", dsm::to_string(correction)},
                               {"rel_tol", cubature.rel_tol},
                               {"order", cubature.order},
@@ -130,15 +131,8 @@ ModelDensity choose_polled(FitModel& model, const fs::path& run, const Mat& val,
   const nlohmann::json cached = read_json_or_null(cache);
   if (cached.is_object() && cached.value("key", nlohmann::json()) == key) {
     try {
-      ModelDensity d;
-      d.correction = correction;
-      d.sigma = cached.at("sigma_eval").get<double>();
-      d.normaliser.log_z = cached.at("log_normaliser").get<double>();
-      d.normaliser.error = cached.at("log_normaliser_error").get<double>();
-      d.normaliser.method = cached.at("normaliser_method").get<std::string>();
-      d.normaliser.converged = cached.at("converged").get<bool>();
-      if (std::isfinite(d.sigma) && d.sigma > 0 && std::isfinite(d.normaliser.log_z)) return d;
-    } catch (const std::exception&) {
+      return model_density_from_json(cached.at("density"));
+    } catch (const std::exception&) {  // a damaged cache is evaluated again
     }
   }
   const auto on_candidate = [&](std::size_t k, std::size_t n) {
@@ -148,13 +142,7 @@ ModelDensity choose_polled(FitModel& model, const fs::path& run, const Mat& val,
       throw Error("interrupted during " + phase + " (finished fits are kept in their folders)");
   };
   const ModelDensity d = choose_sigma_eval(model, val, correction, cubature, nullptr, on_candidate);
-  io::atomic_write(cache, nlohmann::json{{"key", key},
-                                         {"sigma_eval", d.sigma},
-                                         {"log_normaliser", d.normaliser.log_z},
-                                         {"log_normaliser_error", d.normaliser.error},
-                                         {"normaliser_method", d.normaliser.method},
-                                         {"converged", d.normaliser.converged}}
-                              .dump(2));
+  io::atomic_write(cache, nlohmann::json{{"key", key}, {"density", to_json(d)}}.dump(2));
   return d;
 }
 
@@ -199,11 +187,11 @@ EarthBenchmarkResult earth_benchmark(const EarthBenchmarkOptions& o) {
         const fs::path run = o.out / name / (to_string(fo.target) + "-seed" + std::to_string(seed));
         if (seed == o.split_seeds.front()) first_runs[ti] = run;
         const std::string phase = name + " " + to_string(fo.target) + " seed " + std::to_string(seed);
-        FitModel model =
-            train_or_reuse(data.train, data.val, fo, run,
-                           {{"data", spec.data}, {"split_seed", seed}, {"by_location", o.by_location}}, hooks, phase);
+        const nlohmann::json source = {{"data", spec.data}, {"split_seed", seed}, {"by_location", o.by_location}};
+        FitModel model = train_or_reuse(data.train, data.val, fo, run, source, hooks, phase);
         for (std::size_t ci = 0; ci < o.corrections.size(); ++ci) {
-          const ModelDensity d = choose_polled(model, run, data.val, o.corrections[ci], o.cubature, hooks, phase);
+          const ModelDensity d =
+              choose_polled(model, run, fit_key(fo, source), data.val, o.corrections[ci], o.cubature, hooks, phase);
           const double nll = -log_density(model, d, data.test).mean();
           if (!std::isfinite(nll))
             throw NumericalError("earth benchmark: a test NLL is not finite (" + run.string() + ")");
@@ -308,9 +296,10 @@ KnownTruthResult known_truth_study(const KnownTruthOptions& o) {
       fo.net.dim = D;
       const fs::path run = o.out / ("n" + std::to_string(n) + "-" + to_string(t));
       const std::string phase = "n=" + std::to_string(n) + " " + to_string(t);
-      FitModel model =
-          train_or_reuse(train, val, fo, run, {{"data", "synthetic"}, {"dist", o.dist}, {"n", n}}, hooks, phase);
-      const ModelDensity d = choose_polled(model, run, val, dsm::Correction::none, o.cubature, hooks, phase);
+      const nlohmann::json source = {{"data", "synthetic"}, {"dist", o.dist}, {"n", n}};
+      FitModel model = train_or_reuse(train, val, fo, run, source, hooks, phase);
+      const ModelDensity d =
+          choose_polled(model, run, fit_key(fo, source), val, dsm::Correction::none, o.cubature, hooks, phase);
       const stats::Summary s = kl_of(log_density(model, d, mc));
       r.rows.push_back({n, to_string(t), s.mean, s.se, d.normaliser.error, d.sigma});
     }

@@ -8,6 +8,7 @@
 
 #include "rbsm/error.hpp"
 #include "rbsm/fit/fit.hpp"
+#include "rbsm/io/json_read.hpp"
 #include "rbsm/nn/checkpoint.hpp"
 #include "rbsm/parallel.hpp"
 #include "rbsm/random.hpp"
@@ -158,6 +159,32 @@ void FitModel::energy_and_score(const Mat& Z, double sigma, Vec& energy, Mat& sc
     energy.segment(i0, nb) = to_mat(E).col(0);
     score.middleRows(i0, nb) = to_mat(s);
   }
+}
+
+nlohmann::json to_json(const ModelDensity& d) {
+  return {{"sigma_eval", d.sigma},
+          {"correction", dsm::to_string(d.correction)},
+          {"log_normaliser", d.normaliser.log_z},
+          {"log_normaliser_error", d.normaliser.error},
+          {"normaliser_method", d.normaliser.method},
+          {"normaliser_evaluations", d.normaliser.evaluations},
+          {"normaliser_converged", d.normaliser.converged}};
+}
+
+ModelDensity model_density_from_json(const nlohmann::json& j) {
+  ModelDensity d;
+  d.sigma = io::json_get<double>(j, "sigma_eval");
+  try {
+    d.correction = dsm::parse_correction(io::json_get<std::string>(j, "correction"));
+  } catch (const InvalidArgument& e) {
+    throw IoError(std::string("key 'correction': ") + e.what());
+  }
+  d.normaliser.log_z = io::json_get<double>(j, "log_normaliser");
+  d.normaliser.error = io::json_get<double>(j, "log_normaliser_error");
+  d.normaliser.method = io::json_get<std::string>(j, "normaliser_method");
+  d.normaliser.evaluations = io::json_get<std::int64_t>(j, "normaliser_evaluations");
+  d.normaliser.converged = io::json_get<bool>(j, "normaliser_converged");
+  return d;
 }
 
 ModelDensity model_density(FitModel& model, double sigma, dsm::Correction correction,

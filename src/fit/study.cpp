@@ -103,14 +103,8 @@ Evaluation evaluate_fit(FitModel& model, const FitData& data, const EvaluationOp
 }
 
 nlohmann::json to_json(const Evaluation& e) {
-  nlohmann::json j{{"nll", {{"train", e.nll.train}, {"val", e.nll.val}, {"test", e.nll.test}}},
-                   {"sigma_eval", e.density.sigma},
-                   {"correction", dsm::to_string(e.density.correction)},
-                   {"log_normaliser", e.density.normaliser.log_z},
-                   {"log_normaliser_error", e.density.normaliser.error},
-                   {"normaliser_method", e.density.normaliser.method},
-                   {"normaliser_evaluations", e.density.normaliser.evaluations},
-                   {"normaliser_converged", e.density.normaliser.converged}};
+  nlohmann::json j = to_json(e.density);
+  j["nll"] = {{"train", e.nll.train}, {"val", e.nll.val}, {"test", e.nll.test}};
   nlohmann::json table = nlohmann::json::array();
   for (const auto& [s, v] : e.sigma_table) table.push_back({{"sigma", s}, {"val_nll", v}});
   j["sigma_candidates"] = table;

@@ -70,16 +70,14 @@ TEST(EarthBenchmark, RefusesOtherManifoldsAndEmptyLists) {
   EXPECT_EQ(published_earth_nll().size(), 7u);
 }
 
-TEST(EarthBenchmark, AResumedStudyReusesFinishedFitsAndEvaluationsOnlyWhenTheirKeysMatch) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("rbsm_earth_resume_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+/// A one-fit study (volcano, split 0, correction none) of a tiny network into `out`, fast enough for a unit test.
+EarthBenchmarkOptions tiny_study(Target target, std::int64_t steps, const std::filesystem::path& out) {
   EarthBenchmarkOptions o;
   o.datasets = {"volcano"};
   o.split_seeds = {0};
-  o.targets = {Target::raw};
+  o.targets = {target};
   o.corrections = {dsm::Correction::none};
-  o.fit.steps = 30;
+  o.fit.steps = steps;
   o.fit.eval_every = 10;
   o.fit.val_examples = 256;
   o.fit.net.width = 16;
@@ -87,10 +85,23 @@ TEST(EarthBenchmark, AResumedStudyReusesFinishedFitsAndEvaluationsOnlyWhenTheirK
   o.fit.sigma_min = 0.1;
   o.fit.levels = 4;
   o.cubature.rel_tol = 1e-3;
-  o.out = dir;
+  o.out = out;
   o.threads = 1;
+  return o;
+}
+
+/// The study's test NLL of its one model method.
+double model_nll(const EarthBenchmarkOptions& o) {
+  return earth_benchmark(o).datasets.at(0).methods.at(1).test_nll.at(0);
+}
+
+TEST(EarthBenchmark, AResumedStudyReusesFinishedFitsAndEvaluationsOnlyWhenTheirKeysMatch) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("rbsm_earth_resume_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  EarthBenchmarkOptions o = tiny_study(Target::raw, 30, dir);
   const fs::path run = dir / "volcano" / "raw-seed0";
-  const auto nll = [&] { return earth_benchmark(o).datasets.at(0).methods.at(1).test_nll.at(0); };
+  const auto nll = [&] { return model_nll(o); };
   const double first = nll();
   const fs::path cache = run / "eval-none.json";
   ASSERT_TRUE(fs::exists(cache));
@@ -98,7 +109,7 @@ TEST(EarthBenchmark, AResumedStudyReusesFinishedFitsAndEvaluationsOnlyWhenTheirK
   EXPECT_EQ(nll(), first);  // bit-identical from the cache (JSON doubles round-trip)
   // The evaluation is read from the cache: log Z raised by 1 raises every test NLL by exactly 1.
   nlohmann::json c = nlohmann::json::parse(io::read_file(cache));
-  c["log_normaliser"] = c["log_normaliser"].get<double>() + 1.0;
+  c["density"]["log_normaliser"] = c["density"]["log_normaliser"].get<double>() + 1.0;
   io::atomic_write(cache, c.dump());
   EXPECT_NEAR(nll(), first + 1.0, 1e-9);
   EXPECT_EQ(fs::last_write_time(run / "checkpoint.pt"), mtime);  // the fit itself was not retrained
@@ -108,7 +119,7 @@ TEST(EarthBenchmark, AResumedStudyReusesFinishedFitsAndEvaluationsOnlyWhenTheirK
   EXPECT_EQ(fs::last_write_time(run / "checkpoint.pt"), mtime);
   // Another split of the same folder (by location): retrained, and its evaluation redone.
   c = nlohmann::json::parse(io::read_file(cache));
-  c["log_normaliser"] = c["log_normaliser"].get<double>() + 1.0;
+  c["density"]["log_normaliser"] = c["density"]["log_normaliser"].get<double>() + 1.0;
   io::atomic_write(cache, c.dump());
   o.by_location = true;
   const double by_location = nll();
@@ -123,23 +134,9 @@ TEST(EarthBenchmark, AStudyStoppedDuringAFitContinuesThatFitBitIdentically) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("rbsm_earth_stop_" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  EarthBenchmarkOptions o;
-  o.datasets = {"volcano"};
-  o.split_seeds = {0};
-  o.targets = {Target::rb};
-  o.corrections = {dsm::Correction::none};
-  o.fit.steps = 40;
-  o.fit.eval_every = 10;
+  EarthBenchmarkOptions o = tiny_study(Target::rb, 40, dir / "whole");
   o.fit.checkpoint_every = 10;
-  o.fit.val_examples = 256;
-  o.fit.net.width = 16;
-  o.fit.net.depth = 1;
-  o.fit.sigma_min = 0.1;
-  o.fit.levels = 4;
-  o.cubature.rel_tol = 1e-3;
-  o.threads = 1;
-  o.out = dir / "whole";
-  const double whole = earth_benchmark(o).datasets.at(0).methods.at(1).test_nll.at(0);
+  const double whole = model_nll(o);
 
   o.out = dir / "stopped";
   int polls = 0;
@@ -153,9 +150,39 @@ TEST(EarthBenchmark, AStudyStoppedDuringAFitContinuesThatFitBitIdentically) {
   o.progress = [&](const std::string& phase, std::size_t done, std::size_t) {
     if (first_step == 0 && phase.find(" loss ") != std::string::npos) first_step = done;
   };
-  EXPECT_EQ(earth_benchmark(o).datasets.at(0).methods.at(1).test_nll.at(0), whole);
+  EXPECT_EQ(model_nll(o), whole);
   EXPECT_GE(first_step, 20u);  // continued from the checkpoint, not from step 0
   fs::remove_all(dir);
+}
+
+TEST(ModelDensityJson, RoundTripsExactlyAndNamesABadKey) {
+  ModelDensity d;
+  d.sigma = 0.1 / 3;  // not a short decimal: the JSON must carry every bit
+  d.correction = dsm::Correction::full;
+  d.normaliser.log_z = std::log(4 * kPi) / 7;
+  d.normaliser.error = 3.3e-5;
+  d.normaliser.method = "adaptive-cubature";
+  d.normaliser.evaluations = 123456789;
+  d.normaliser.converged = true;
+  const ModelDensity e = model_density_from_json(nlohmann::json::parse(to_json(d).dump()));
+  EXPECT_EQ(e.sigma, d.sigma);
+  EXPECT_EQ(e.correction, d.correction);
+  EXPECT_EQ(e.normaliser.log_z, d.normaliser.log_z);
+  EXPECT_EQ(e.normaliser.error, d.normaliser.error);
+  EXPECT_EQ(e.normaliser.method, d.normaliser.method);
+  EXPECT_EQ(e.normaliser.evaluations, d.normaliser.evaluations);
+  EXPECT_EQ(e.normaliser.converged, d.normaliser.converged);
+  nlohmann::json j = to_json(d);
+  j["log_normaliser"] = "high";
+  try {
+    model_density_from_json(j);
+    ADD_FAILURE() << "a string log Z was read";
+  } catch (const IoError& err) {
+    EXPECT_NE(std::string(err.what()).find("log_normaliser"), std::string::npos) << err.what();
+  }
+  j = to_json(d);
+  j["correction"] = "sideways";
+  EXPECT_THROW(model_density_from_json(j), IoError);
 }
 
 }  // namespace

@@ -177,6 +177,11 @@ struct ModelDensity {
   dsm::Correction correction = dsm::Correction::none;
   numerics::LogNormaliser normaliser;
 };
+/// {sigma_eval, correction, log_normaliser, log_normaliser_error, normaliser_method, normaliser_evaluations,
+/// normaliser_converged}: the density's part of `rbsm fit --json` and of a run's density.json.
+nlohmann::json to_json(const ModelDensity& density);
+/// The inverse of to_json (doubles round-trip exactly); throws IoError naming a missing or mistyped key.
+ModelDensity model_density_from_json(const nlohmann::json& j);
 /// log Z of the model at (sigma, correction).
 ModelDensity model_density(FitModel& model, double sigma, dsm::Correction correction,
                            const numerics::CubatureOptions& cubature = {});
